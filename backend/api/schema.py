@@ -1,0 +1,133 @@
+"""OpenAPI generation: every operation documents the problem+json errors it can answer with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import serializers
+
+from backend.api.errors import PROBLEM_CONTENT_TYPE
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="Dotted path of the bad field (`entries.0.severity`); empty for the whole body.")
+    message = serializers.CharField(help_text="Human-readable message, for display.")
+    code = serializers.CharField(help_text="Stable machine code (`required`, `max_value`, `invalid`...).")
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type = serializers.CharField(help_text="URI identifying the problem type.")
+    title = serializers.CharField(help_text="Short summary of the problem type.")
+    status = serializers.IntegerField(help_text="The HTTP status code.")
+    detail = serializers.CharField(help_text="Explanation specific to this occurrence.")
+    code = serializers.CharField(
+        help_text="Stable machine-readable code to branch on (`validation_error`, `not_found`, "
+        "`token_not_valid`, `throttled`...)."
+    )
+    errors = FieldErrorSerializer(
+        many=True, required=False, help_text="Field errors; present on `validation_error` only."
+    )
+
+
+def _problem(description: str, code: str, status: int, detail: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        response=ProblemSerializer,
+        description=description,
+        examples=[
+            OpenApiExample(
+                code,
+                value={
+                    "type": f"https://recovery-api.example/problems/{code}",
+                    "title": description,
+                    "status": status,
+                    "detail": detail,
+                    "code": code,
+                },
+                response_only=True,
+                status_codes=[str(status)],
+            )
+        ],
+    )
+
+
+VALIDATION_ERROR = OpenApiResponse(
+    response=ProblemSerializer,
+    description="Validation error: the `errors` list names each bad field.",
+    examples=[
+        OpenApiExample(
+            "validation_error",
+            value={
+                "type": "https://recovery-api.example/problems/validation_error",
+                "title": "Validation error",
+                "status": 400,
+                "detail": "The request has invalid fields; see errors.",
+                "code": "validation_error",
+                "errors": [
+                    {
+                        "field": "entries.0.severity",
+                        "message": "Ensure this value is less than or equal to 10.",
+                        "code": "max_value",
+                    }
+                ],
+            },
+            response_only=True,
+            status_codes=["400"],
+        )
+    ],
+)
+UNAUTHORIZED = _problem(
+    "Unauthorized", "not_authenticated", 401, "Authentication credentials were not provided."
+)
+FORBIDDEN = _problem("Forbidden", "permission_denied", 403, "You do not have permission to do this.")
+NOT_FOUND = _problem("Not Found", "not_found", 404, "Not found.")
+METHOD_NOT_ALLOWED = _problem("Method Not Allowed", "method_not_allowed", 405, 'Method "PUT" not allowed.')
+NOT_ACCEPTABLE = _problem("Not Acceptable", "not_acceptable", 406, "Could not satisfy the request Accept header.")
+UNSUPPORTED_MEDIA = _problem(
+    "Unsupported Media Type", "unsupported_media_type", 415, 'Unsupported media type "text/plain" in request.'
+)
+PAYLOAD_TOO_LARGE = _problem("Content Too Large", "payload_too_large", 413, "The request body is larger than the server accepts.")
+THROTTLED = _problem("Too Many Requests", "throttled", 429, "Request was throttled. Expected available in 30 seconds.")
+SERVER_ERROR = _problem("Internal Server Error", "server_error", 500, "Something went wrong on our side; it was logged.")
+CONFLICT = _problem("Conflict", "conflict", 409, "The request conflicts with the current state of the resource.")
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Adds the error responses every operation can give, so generated clients type them."""
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        errors: dict[str, OpenApiResponse] = {
+            "406": NOT_ACCEPTABLE,
+            "500": SERVER_ERROR,
+        }
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors["400"] = VALIDATION_ERROR
+            errors["413"] = PAYLOAD_TOO_LARGE
+            errors["415"] = UNSUPPORTED_MEDIA
+        if self.get_auth():
+            errors["401"] = UNAUTHORIZED
+            errors["403"] = FORBIDDEN
+        if "{" in self.path or self.method != "GET" or self.get_auth():
+            errors["404"] = NOT_FOUND
+        if any(getattr(t, "scope", None) or getattr(t, "rate", None) for t in self.view.get_throttles()):
+            errors["429"] = THROTTLED
+        for code, response in errors.items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(response, code, direction=direction)
+        return dict(sorted(responses.items()))
+
+
+def postprocess_problem_media_type(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Error responses are served as application/problem+json; say so in the schema."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for code, response in operation.get("responses", {}).items():
+                if code.startswith(("4", "5")) and "content" in response:
+                    content = response["content"]
+                    if "application/json" in content:
+                        content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+    return result

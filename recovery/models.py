@@ -1,0 +1,359 @@
+"""Recovery records (DESIGN.md section 2): the catalogue, training sessions, soreness reports with
+body-map entries, massage / neuromuscular therapy sessions with treated areas, and injuries.
+
+Records an athlete's phone creates carry a client-supplied UUID `id` (safe offline retries) and a
+`version` that every write bumps (ETag / If-Match). Business rules live in services, not here.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class Side(models.TextChoices):
+    LEFT = "left", "Left"
+    RIGHT = "right", "Right"
+    BOTH = "both", "Both sides"
+
+
+class MuscleGroup(models.Model):
+    code = models.SlugField(max_length=40, primary_key=True, help_text="Stable code, e.g. hamstrings.")
+    name = models.CharField(max_length=80)
+    region = models.CharField(max_length=20)
+    view = models.CharField(max_length=8, help_text="Where the body map draws it: front, back, both.")
+    has_sides = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Sport(models.Model):
+    code = models.SlugField(max_length=40, primary_key=True)
+    name = models.CharField(max_length=80)
+    source = models.TextField(help_text="Literature the demand profile is derived from.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SportDemand(models.Model):
+    sport = models.ForeignKey(Sport, on_delete=models.CASCADE, related_name="demands")
+    muscle_group = models.ForeignKey(MuscleGroup, on_delete=models.CASCADE, related_name="+")
+    weight = models.FloatField(
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="How much the sport loads this group, 0 (not) to 1 (very high).",
+    )
+
+    class Meta:
+        ordering = ["sport", "-weight", "muscle_group"]
+        constraints = [
+            models.UniqueConstraint(fields=["sport", "muscle_group"], name="sport_demand_unique"),
+            models.CheckConstraint(
+                condition=Q(weight__gte=0) & Q(weight__lte=1), name="sport_demand_weight_0_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sport_id}/{self.muscle_group_id}={self.weight}"
+
+
+class SyncedRecord(models.Model):
+    """Fields every record the app syncs carries."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class SessionType(models.TextChoices):
+    PRACTICE = "practice", "Practice"
+    MATCH = "match", "Match / competition"
+    STRENGTH = "strength", "Strength"
+    CONDITIONING = "conditioning", "Conditioning"
+    RECOVERY = "recovery", "Recovery"
+    OTHER = "other", "Other"
+
+
+class TrainingSession(SyncedRecord):
+    athlete = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="training_sessions"
+    )
+    date = models.DateField(help_text="Local calendar day the session started on.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    session_type = models.CharField(max_length=16, choices=SessionType.choices)
+    duration_min = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(1440)]
+    )
+    rpe = models.PositiveSmallIntegerField(
+        validators=[MaxValueValidator(10)], help_text="Session RPE on the CR-10 scale (0-10)."
+    )
+    load_au = models.PositiveIntegerField(editable=False, help_text="sRPE = RPE x minutes (AU).")
+    distance_km = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    avg_heart_rate = models.PositiveSmallIntegerField(null=True, blank=True)
+    notes = models.TextField(blank=True, max_length=2000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-date", "-created_at"]
+        indexes = [models.Index(fields=["athlete", "date"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(rpe__lte=10), name="training_rpe_0_10"),
+            models.CheckConstraint(
+                condition=Q(duration_min__gte=1) & Q(duration_min__lte=1440),
+                name="training_duration_1_1440",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_type} {self.date} ({self.load_au} AU)"
+
+
+class SorenessReport(SyncedRecord):
+    athlete = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="soreness_reports"
+    )
+    reported_at = models.DateTimeField()
+    date = models.DateField(help_text="Local calendar day of the report.")
+    # Wellness items, McLean et al. 2010 style, 1 (worst) to 5 (best); see docs/metrics.md.
+    sleep_quality = models.PositiveSmallIntegerField(null=True, blank=True)
+    fatigue = models.PositiveSmallIntegerField(null=True, blank=True)
+    stress = models.PositiveSmallIntegerField(null=True, blank=True)
+    mood = models.PositiveSmallIntegerField(null=True, blank=True)
+    general_soreness = models.PositiveSmallIntegerField(null=True, blank=True)
+    notes = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["-reported_at"]
+        indexes = [
+            models.Index(fields=["athlete", "date"]),
+            models.Index(fields=["athlete", "reported_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Soreness report {self.date}"
+
+
+class SorenessKind(models.TextChoices):
+    DOMS = "doms", "Delayed-onset muscle soreness"
+    TIGHTNESS = "tightness", "Tightness"
+    PAIN = "pain", "Pain"
+
+
+PAIN_FLAG_SEVERITY = 7  # DESIGN.md: a pain entry of 7 or more raises a flag for the therapist
+
+
+class SorenessEntry(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    report = models.ForeignKey(SorenessReport, on_delete=models.CASCADE, related_name="entries")
+    muscle_group = models.ForeignKey(MuscleGroup, on_delete=models.PROTECT, related_name="+")
+    side = models.CharField(max_length=8, choices=Side.choices, null=True, blank=True)
+    severity = models.PositiveSmallIntegerField(validators=[MaxValueValidator(10)])
+    kind = models.CharField(max_length=12, choices=SorenessKind.choices)
+    is_injury = models.BooleanField(default=False)
+    note = models.CharField(max_length=500, blank=True)
+    flagged = models.BooleanField(default=False, editable=False, db_index=True)
+    flag_resolved_at = models.DateTimeField(null=True, blank=True)
+    flag_resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["report", "muscle_group__sort_order", "side"]
+        constraints = [
+            models.CheckConstraint(condition=Q(severity__lte=10), name="soreness_severity_0_10"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.muscle_group_id} {self.side or ''} {self.kind} {self.severity}/10"
+
+
+class MassageStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class MassageType(models.TextChoices):
+    RECOVERY = "recovery", "Recovery"
+    PRE_EVENT = "pre_event", "Pre-event"
+    POST_EVENT = "post_event", "Post-event"
+    TREATMENT = "treatment", "Treatment"
+
+
+class MassageSession(SyncedRecord):
+    """A massage / neuromuscular therapy session, structured like a SOAP note."""
+
+    athlete = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="massage_sessions"
+    )
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="massage_sessions_given",
+    )
+    status = models.CharField(
+        max_length=12, choices=MassageStatus.choices, default=MassageStatus.PLANNED
+    )
+    session_type = models.CharField(
+        max_length=12, choices=MassageType.choices, default=MassageType.RECOVERY
+    )
+    scheduled_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    duration_min = models.PositiveSmallIntegerField(
+        default=45, validators=[MinValueValidator(5), MaxValueValidator(240)]
+    )
+    # Subjective
+    complaint = models.TextField(blank=True, max_length=2000)
+    pain_before = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    # Objective / assessment
+    posture_notes = models.TextField(blank=True, max_length=2000)
+    gait_notes = models.TextField(blank=True, max_length=2000)
+    range_of_motion_notes = models.TextField(blank=True, max_length=2000)
+    palpation_notes = models.TextField(blank=True, max_length=2000)
+    # Outcome and plan
+    pain_after = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    athlete_feedback = models.TextField(blank=True, max_length=2000)
+    aftercare_stretches = models.TextField(blank=True, max_length=2000)
+    aftercare_hydration = models.TextField(blank=True, max_length=1000)
+    aftercare_self_care = models.TextField(blank=True, max_length=2000)
+    next_focus = models.CharField(blank=True, max_length=500)
+    next_session_in_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(90)]
+    )
+    clinical_notes = models.TextField(
+        blank=True, max_length=5000, help_text="Private: see DESIGN.md section 1."
+    )
+    recommendation_snapshot = models.JSONField(null=True, blank=True, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cancelled_reason = models.CharField(blank=True, max_length=500)
+
+    class Meta:
+        ordering = ["-scheduled_at"]
+        indexes = [
+            models.Index(fields=["athlete", "scheduled_at"]),
+            models.Index(fields=["therapist", "status", "scheduled_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pain_before__lte=10) & Q(pain_after__lte=10), name="massage_pain_0_10"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_type} massage {self.scheduled_at:%Y-%m-%d} ({self.status})"
+
+
+class Technique(models.TextChoices):
+    TRIGGER_POINT = "trigger_point", "Trigger-point therapy"
+    MUSCLE_ENERGY = "muscle_energy", "Muscle energy technique"
+    MYOFASCIAL_RELEASE = "myofascial_release", "Myofascial release"
+    EFFLEURAGE_FLUSH = "effleurage_flush", "Effleurage / flush"
+    STRETCHING = "stretching", "Stretching"
+
+
+class Pressure(models.TextChoices):
+    LIGHT = "light", "Light"
+    MODERATE = "moderate", "Moderate"
+    FIRM = "firm", "Firm"
+
+
+class TreatedArea(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(MassageSession, on_delete=models.CASCADE, related_name="treated_areas")
+    muscle_group = models.ForeignKey(MuscleGroup, on_delete=models.PROTECT, related_name="+")
+    side = models.CharField(max_length=8, choices=Side.choices, null=True, blank=True)
+    technique = models.CharField(max_length=20, choices=Technique.choices)
+    pressure = models.CharField(max_length=10, choices=Pressure.choices)
+    pressure_rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(240)]
+    )
+    pain_during = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    trigger_points_found = models.PositiveSmallIntegerField(default=0)
+    notes = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["session", "muscle_group__sort_order", "side"]
+
+    def __str__(self) -> str:
+        return f"{self.muscle_group_id} {self.side or ''} {self.technique}"
+
+
+class MassageAmendment(models.Model):
+    """A signed session is locked; later corrections are appended here with author and time."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(MassageSession, on_delete=models.CASCADE, related_name="amendments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    text = models.TextField(max_length=5000)
+
+    class Meta:
+        ordering = ["session", "created_at"]
+
+    def __str__(self) -> str:
+        return f"Amendment {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class InjuryStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    REHAB = "rehab", "Rehabilitation"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Injury(SyncedRecord):
+    athlete = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="injuries"
+    )
+    muscle_group = models.ForeignKey(MuscleGroup, on_delete=models.PROTECT, related_name="+")
+    side = models.CharField(max_length=8, choices=Side.choices, null=True, blank=True)
+    onset_date = models.DateField()
+    status = models.CharField(
+        max_length=10, choices=InjuryStatus.choices, default=InjuryStatus.ACTIVE
+    )
+    resolved_date = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True, max_length=2000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-onset_date", "-created_at"]
+        verbose_name_plural = "injuries"
+        indexes = [models.Index(fields=["athlete", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.muscle_group_id} injury {self.onset_date} ({self.status})"
