@@ -53,7 +53,13 @@ class Resource(StrEnum):
     INVITATION = "invitation"
 
 
-S, A, T, C, AD = (Relation.SELF, Relation.ATHLETE, Relation.THERAPIST, Relation.COACH, Relation.ADMIN)
+S, A, T, C, AD = (
+    Relation.SELF,
+    Relation.ATHLETE,
+    Relation.THERAPIST,
+    Relation.COACH,
+    Relation.ADMIN,
+)
 READ, WRITE = Action.READ, Action.WRITE
 
 # DESIGN.md section 1, one row per resource. Athlete-owned resources are judged by the relation to the
@@ -110,7 +116,9 @@ def athlete_filter(
     return q
 
 
-def team_ids_of(user: User, *, roles: frozenset[Relation] | None = None) -> QuerySet[Membership, Any]:
+def team_ids_of(
+    user: User, *, roles: frozenset[Relation] | None = None
+) -> QuerySet[Membership, Any]:
     """Subquery of the ids of teams where the user has an active membership (with one of `roles`)."""
     memberships = Membership.objects.filter(user=user, is_active=True)
     if roles is not None:

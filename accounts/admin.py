@@ -19,7 +19,10 @@ class UserAdmin(BaseUserAdmin):
     readonly_fields = ["date_joined", "last_login", "token_generation"]
     fieldsets = [
         (None, {"fields": ["email", "password", "full_name"]}),
-        ("Status", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (
+            "Status",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
         ("Dates", {"fields": ["date_joined", "last_login", "token_generation"]}),
     ]
     add_fieldsets = [

@@ -106,7 +106,10 @@ class JWTAuthentication(BaseJWTAuthentication):
 
     def get_user(self, validated_token: Token) -> Any:
         user = super().get_user(validated_token)
-        if validated_token.get(GENERATION_CLAIM) != user.token_generation:
+        if (
+            not isinstance(user, User)
+            or validated_token.get(GENERATION_CLAIM) != user.token_generation
+        ):
             raise InvalidToken("Token was revoked by a password change")
         return user
 

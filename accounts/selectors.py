@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-
-from accounts.access import Action, Relation, Resource, allowed, athlete_filter, team_ids_of
 from rest_framework.exceptions import NotFound
 
+from accounts.access import Action, Relation, Resource, allowed, athlete_filter, team_ids_of
 from accounts.models import AthleteProfile, Invitation, Membership, Role, Team, User
 
 
@@ -44,7 +43,7 @@ def athlete_list_visible_to(*, user: User) -> QuerySet[User, Any]:
     return (
         User.objects.filter(athlete_filter(user, resource=Resource.ATHLETE_PROFILE, path="id"))
         .filter(athlete_profile__isnull=False)
-        .select_related("athlete_profile")
+        .select_related("athlete_profile__primary_sport")
         .prefetch_related(
             Prefetch(
                 "memberships",
@@ -58,7 +57,7 @@ def athlete_list_visible_to(*, user: User) -> QuerySet[User, Any]:
 
 def me_detail(*, user: User) -> User:
     return (
-        User.objects.select_related("athlete_profile")
+        User.objects.select_related("athlete_profile__primary_sport")
         .prefetch_related(
             Prefetch(
                 "memberships",
@@ -69,7 +68,6 @@ def me_detail(*, user: User) -> User:
         )
         .get(pk=user.pk)
     )
-
 
 
 def athlete_profile_of(*, user: User) -> AthleteProfile:

@@ -26,7 +26,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
 
 class TeamSerializer(serializers.ModelSerializer):
     organisation = OrganisationSerializer(read_only=True)
-    sport = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    sport = serializers.CharField(source="sport_id", read_only=True, help_text="Sport code.")
 
     class Meta:
         model = Team
@@ -36,12 +36,21 @@ class TeamSerializer(serializers.ModelSerializer):
 
 class MembershipSerializer(serializers.ModelSerializer):
     user = UserSummarySerializer(read_only=True)
-    team = serializers.PrimaryKeyRelatedField(read_only=True)
+    team = serializers.UUIDField(source="team_id", read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
 
     class Meta:
         model = Membership
-        fields = ["id", "user", "team", "team_name", "role", "is_active", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "user",
+            "team",
+            "team_name",
+            "role",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -159,7 +168,7 @@ class InvitationSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(
         choices=["pending", "used", "revoked", "expired"], read_only=True
     )
-    team = serializers.PrimaryKeyRelatedField(read_only=True)
+    team = serializers.UUIDField(source="team_id", read_only=True)
 
     class Meta:
         model = Invitation
@@ -180,7 +189,7 @@ class InvitationCreatedSerializer(InvitationSerializer):
 class InvitationCreateSerializer(StrictSerializerMixin, serializers.Serializer):
     team = serializers.UUIDField()
     role = serializers.ChoiceField(choices=Role.choices)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(
+        required=False, help_text="If given, only this address may use the invitation."
+    )
     expires_in_days = serializers.IntegerField(min_value=1, max_value=30, default=7)
-
-

@@ -20,8 +20,8 @@ from rest_framework import exceptions
 
 from accounts.access import Access, Action, Resource
 from accounts.auth import revoke_refresh_tokens
-from accounts.selectors import athlete_profile_of
 from accounts.models import AthleteProfile, Invitation, Membership, Role, User
+from accounts.selectors import athlete_profile_of
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -86,7 +86,8 @@ def _claim_invitation(token: str, *, email: str) -> Invitation:
         raise InvitationInvalid("This invitation has expired.", code="invitation_expired")
     if invitation.email and invitation.email != email.lower():
         raise InvitationInvalid(
-            "This invitation was issued for another email address.", code="invitation_email_mismatch"
+            "This invitation was issued for another email address.",
+            code="invitation_email_mismatch",
         )
     return invitation
 
@@ -143,7 +144,11 @@ def invitation_accept(*, user: User, token: str) -> Membership:
 
 @transaction.atomic
 def membership_update(
-    *, access: Access, membership: Membership, role: str | None = None, is_active: bool | None = None
+    *,
+    access: Access,
+    membership: Membership,
+    role: str | None = None,
+    is_active: bool | None = None,
 ) -> Membership:
     _require_team_right(access, Resource.TEAM_MEMBERS, membership.team_id)
     if membership.user_id == access.user.pk and (

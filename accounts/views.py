@@ -51,10 +51,6 @@ from backend.api.views import ScopedQuerysetMixin, request_user
 TEAM_FILTER = OpenApiParameter("team", str, description="Only this team (UUID).")
 
 
-class ScopedThrottleMixin:
-    throttle_classes = [ScopedRateThrottle]
-
-
 _user = request_user
 
 
@@ -64,10 +60,19 @@ def _validated(serializer_class: type, request: Request, **kwargs: Any) -> dict[
     return dict(serializer.validated_data)
 
 
-@extend_schema(tags=["auth"])
-class TokenObtainView(ScopedThrottleMixin, APIView):
+class PublicAPIView(APIView):
+    """No authentication; failed credentials still answer 401 with a Bearer challenge (not 403)."""
+
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+@extend_schema(tags=["auth"])
+class TokenObtainView(PublicAPIView):
+    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
     @extend_schema(
@@ -87,9 +92,8 @@ class TokenObtainView(ScopedThrottleMixin, APIView):
 
 
 @extend_schema(tags=["auth"])
-class TokenRefreshView(ScopedThrottleMixin, APIView):
-    authentication_classes: list[type] = []
-    permission_classes = [AllowAny]
+class TokenRefreshView(PublicAPIView):
+    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "refresh"
 
     @extend_schema(
@@ -134,9 +138,8 @@ class LogoutView(APIView):
 
 
 @extend_schema(tags=["auth"])
-class RegisterView(ScopedThrottleMixin, APIView):
-    authentication_classes: list[type] = []
-    permission_classes = [AllowAny]
+class RegisterView(PublicAPIView):
+    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "register"
 
     @extend_schema(
@@ -212,7 +215,9 @@ class PasswordChangeView(APIView):
         responses={204: None},
     )
     def post(self, request: Request) -> Response:
-        services.password_change(user=_user(request), **_validated(PasswordChangeSerializer, request))
+        services.password_change(
+            user=_user(request), **_validated(PasswordChangeSerializer, request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -248,7 +253,10 @@ class TeamViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
 )
 class MembershipViewSet(
     ScopedQuerysetMixin,
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
 ):
     model = Membership
     serializer_class = MembershipSerializer
@@ -302,11 +310,13 @@ class InvitationViewSet(
             access=access_for(request),
             team_id=data["team"],
             role=data["role"],
-            email=data["email"],
+            email=data.get("email", ""),
             lifetime=timedelta(days=data["expires_in_days"]),
         )
         invitation.token = token  # type: ignore[attr-defined]
-        return Response(InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED)
+        return Response(
+            InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED
+        )
 
     def perform_destroy(self, instance: Any) -> None:
         services.invitation_revoke(access=access_for(self.request), invitation=instance)
@@ -348,7 +358,6 @@ class AthleteViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
                 memberships__is_active=True,
             )
         return queryset
-
 
 
 def _filter_team(queryset: Any, request: Request) -> Any:

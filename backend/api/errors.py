@@ -9,6 +9,7 @@ errors all come through here, so the mobile app branches on `code` and never par
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -30,7 +31,7 @@ TYPE_BASE = "https://recovery-api.example/problems/"
 class DomainError(exceptions.APIException):
     """A rule of the domain was broken; services raise subclasses with their own status and code."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_detail = "The request breaks a rule of the domain."
     default_code = "domain_error"
 
@@ -107,12 +108,15 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     headers: dict[str, str] = {}
     if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    if wait is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(wait)))
 
     body = _problem_body(exc)
     set_rollback()
-    return Response(body, status=exc.status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    return Response(
+        body, status=exc.status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE
+    )
 
 
 def _problem_body(exc: exceptions.APIException) -> dict[str, Any]:

@@ -18,4 +18,8 @@ class CursorPagination(pagination.CursorPagination):
 
 def ordered_by(*fields: str) -> type[CursorPagination]:
     """Cursor pagination over `fields`; end with a unique field so the order is total and stable."""
-    return type(f"CursorPagination_{'_'.join(f.strip('-') for f in fields)}", (CursorPagination,), {"ordering": fields})
+    return type(
+        f"CursorPagination_{'_'.join(f.strip('-') for f in fields)}",
+        (CursorPagination,),
+        {"ordering": fields},
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
@@ -12,9 +12,13 @@ from backend.api.errors import PROBLEM_CONTENT_TYPE
 
 
 class FieldErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(help_text="Dotted path of the bad field (`entries.0.severity`); empty for the whole body.")
+    field = serializers.CharField(
+        help_text="Dotted path of the bad field (`entries.0.severity`); empty for the whole body."
+    )
     message = serializers.CharField(help_text="Human-readable message, for display.")
-    code = serializers.CharField(help_text="Stable machine code (`required`, `max_value`, `invalid`...).")
+    code = serializers.CharField(
+        help_text="Stable machine code (`required`, `max_value`, `invalid`...)."
+    )
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -28,7 +32,7 @@ class ProblemSerializer(serializers.Serializer):
         help_text="Stable machine-readable code to branch on (`validation_error`, `not_found`, "
         "`token_not_valid`, `throttled`...)."
     )
-    errors = FieldErrorSerializer(
+    errors = FieldErrorSerializer(  # type: ignore[assignment]
         many=True, required=False, help_text="Field errors; present on `validation_error` only."
     )
 
@@ -82,23 +86,48 @@ VALIDATION_ERROR = OpenApiResponse(
 UNAUTHORIZED = _problem(
     "Unauthorized", "not_authenticated", 401, "Authentication credentials were not provided."
 )
-FORBIDDEN = _problem("Forbidden", "permission_denied", 403, "You do not have permission to do this.")
-NOT_FOUND = _problem("Not Found", "not_found", 404, "Not found.")
-METHOD_NOT_ALLOWED = _problem("Method Not Allowed", "method_not_allowed", 405, 'Method "PUT" not allowed.')
-NOT_ACCEPTABLE = _problem("Not Acceptable", "not_acceptable", 406, "Could not satisfy the request Accept header.")
-UNSUPPORTED_MEDIA = _problem(
-    "Unsupported Media Type", "unsupported_media_type", 415, 'Unsupported media type "text/plain" in request.'
+FORBIDDEN = _problem(
+    "Forbidden", "permission_denied", 403, "You do not have permission to do this."
 )
-PAYLOAD_TOO_LARGE = _problem("Content Too Large", "payload_too_large", 413, "The request body is larger than the server accepts.")
-THROTTLED = _problem("Too Many Requests", "throttled", 429, "Request was throttled. Expected available in 30 seconds.")
-SERVER_ERROR = _problem("Internal Server Error", "server_error", 500, "Something went wrong on our side; it was logged.")
-CONFLICT = _problem("Conflict", "conflict", 409, "The request conflicts with the current state of the resource.")
+NOT_FOUND = _problem("Not Found", "not_found", 404, "Not found.")
+METHOD_NOT_ALLOWED = _problem(
+    "Method Not Allowed", "method_not_allowed", 405, 'Method "PUT" not allowed.'
+)
+NOT_ACCEPTABLE = _problem(
+    "Not Acceptable", "not_acceptable", 406, "Could not satisfy the request Accept header."
+)
+UNSUPPORTED_MEDIA = _problem(
+    "Unsupported Media Type",
+    "unsupported_media_type",
+    415,
+    'Unsupported media type "text/plain" in request.',
+)
+PAYLOAD_TOO_LARGE = _problem(
+    "Content Too Large",
+    "payload_too_large",
+    413,
+    "The request body is larger than the server accepts.",
+)
+THROTTLED = _problem(
+    "Too Many Requests",
+    "throttled",
+    429,
+    "Request was throttled. Expected available in 30 seconds.",
+)
+SERVER_ERROR = _problem(
+    "Internal Server Error", "server_error", 500, "Something went wrong on our side; it was logged."
+)
+CONFLICT = _problem(
+    "Conflict", "conflict", 409, "The request conflicts with the current state of the resource."
+)
 
 
 class AutoSchema(SpectacularAutoSchema):
     """Adds the error responses every operation can give, so generated clients type them."""
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         errors: dict[str, OpenApiResponse] = {
             "406": NOT_ACCEPTABLE,
@@ -113,7 +142,9 @@ class AutoSchema(SpectacularAutoSchema):
             errors["403"] = FORBIDDEN
         if "{" in self.path or self.method != "GET" or self.get_auth():
             errors["404"] = NOT_FOUND
-        if any(getattr(t, "scope", None) or getattr(t, "rate", None) for t in self.view.get_throttles()):
+        if any(
+            getattr(t, "scope", None) or getattr(t, "rate", None) for t in self.view.get_throttles()
+        ):
             errors["429"] = THROTTLED
         for code, response in errors.items():
             if code not in responses:

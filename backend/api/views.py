@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model, QuerySet
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 
 from accounts.models import User
@@ -17,7 +18,7 @@ def request_user(request: Request) -> User:
     return user
 
 
-class ScopedQuerysetMixin:
+class ScopedQuerysetMixin(GenericAPIView):
     """`get_queryset` is always a selector call scoped to the caller (`scoped_queryset`).
 
     During schema generation there is no user: an empty queryset of `model` lets drf-spectacular
@@ -25,7 +26,6 @@ class ScopedQuerysetMixin:
     """
 
     model: type[Model]
-    request: Request
     swagger_fake_view: bool = False
 
     def scoped_queryset(self, user: User) -> QuerySet[Any, Any]:

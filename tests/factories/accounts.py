@@ -42,6 +42,7 @@ class TeamFactory(factory.django.DjangoModelFactory):
 class MembershipFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Membership
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     team = factory.SubFactory(TeamFactory)
@@ -49,7 +50,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     is_active = True
 
     @factory.post_generation
-    def profile(obj: Membership, create: bool, extracted: object, **kwargs: object) -> None:  # noqa: N805
+    def profile(obj: Membership, create: bool, extracted: object, **kwargs: object) -> None:
         if create and obj.role == Role.ATHLETE:
             AthleteProfile.objects.get_or_create(
                 user=obj.user, defaults={"primary_sport_id": obj.team.sport_id}
@@ -71,7 +72,7 @@ class AthleteFactory(UserFactory):
     """A user who is an active athlete of a (new, unless given) team, with a profile."""
 
     @factory.post_generation
-    def team(obj: User, create: bool, extracted: Team | None, **kwargs: object) -> None:  # noqa: N805
+    def team(obj: User, create: bool, extracted: Team | None, **kwargs: object) -> None:
         if create:
             MembershipFactory(user=obj, team=extracted or TeamFactory(), role=Role.ATHLETE)
 
