@@ -22,10 +22,14 @@ class Side(models.TextChoices):
 
 
 class MuscleGroup(models.Model):
-    code = models.SlugField(max_length=40, primary_key=True, help_text="Stable code, e.g. hamstrings.")
+    code = models.SlugField(
+        max_length=40, primary_key=True, help_text="Stable code, e.g. hamstrings."
+    )
     name = models.CharField(max_length=80)
     region = models.CharField(max_length=20)
-    view = models.CharField(max_length=8, help_text="Where the body map draws it: front, back, both.")
+    view = models.CharField(
+        max_length=8, help_text="Where the body map draws it: front, back, both."
+    )
     has_sides = models.BooleanField(default=True)
     description = models.CharField(max_length=200, blank=True)
     sort_order = models.PositiveSmallIntegerField(default=0)
@@ -286,7 +290,9 @@ class Pressure(models.TextChoices):
 
 class TreatedArea(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    session = models.ForeignKey(MassageSession, on_delete=models.CASCADE, related_name="treated_areas")
+    session = models.ForeignKey(
+        MassageSession, on_delete=models.CASCADE, related_name="treated_areas"
+    )
     muscle_group = models.ForeignKey(MuscleGroup, on_delete=models.PROTECT, related_name="+")
     side = models.CharField(max_length=8, choices=Side.choices, null=True, blank=True)
     technique = models.CharField(max_length=20, choices=Technique.choices)

@@ -88,7 +88,7 @@ def test_validation_error_lists_each_field(client_for):
         reverse("accounts:me"), data={"full_name": "", "is_staff": True}, format="json"
     )
     body = assert_problem(response, 400, "validation_error")
-    assert {error["field"] for error in body["errors"]} == {"is_staff"}
+    assert {error["field"] for error in body["errors"]} == {"full_name", "is_staff"}
 
 
 @pytest.mark.django_db
