@@ -31,7 +31,7 @@ class MuscleGroup(models.Model):
         max_length=8, help_text="Where the body map draws it: front, back, both."
     )
     has_sides = models.BooleanField(default=True)
-    description = models.CharField(max_length=200, blank=True)
+    description = models.CharField(max_length=400, blank=True)
     sort_order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -363,3 +363,34 @@ class Injury(SyncedRecord):
 
     def __str__(self) -> str:
         return f"{self.muscle_group_id} injury {self.onset_date} ({self.status})"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST carrying an `Idempotency-Key`, kept for replays.
+
+    One row per (user, key), guaranteed by the unique constraint: concurrent requests with one key
+    race on the INSERT, and exactly one proceeds (see recovery/idempotency.py).
+    """
+
+    class State(models.TextChoices):
+        IN_FLIGHT = "in_flight", "In flight"
+        DONE = "done", "Done"
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.IN_FLIGHT)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_content_type = models.CharField(max_length=100, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.state})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from backend.api.errors import PROBLEM_CONTENT_TYPE
@@ -122,8 +122,41 @@ CONFLICT = _problem(
 )
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Optional, 1-255 characters (a UUID is ideal). The first response is kept for 7 "
+    "days: a retry with the same key and body replays it with `Idempotent-Replayed: true`; "
+    "the same key while the first request runs gets 409 `request_in_progress`; the same key "
+    "with a different body gets 422 `idempotency_key_reused`.",
+)
+IN_PROGRESS = _problem(
+    "Conflict",
+    "request_in_progress",
+    409,
+    "A request with this Idempotency-Key is still being processed; retry shortly.",
+)
+KEY_REUSED = _problem(
+    "Unprocessable Content",
+    "idempotency_key_reused",
+    422,
+    "This Idempotency-Key was used with a different request.",
+)
+
+
 class AutoSchema(SpectacularAutoSchema):
     """Adds the error responses every operation can give, so generated clients type them."""
+
+    def _idempotent(self) -> bool:
+        return self.method == "POST" and bool(self.get_auth())
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if self._idempotent():
+            parameters.append(IDEMPOTENCY_KEY)
+        return parameters
 
     def _get_response_bodies(
         self, direction: Literal["request", "response"] = "response"
@@ -137,6 +170,9 @@ class AutoSchema(SpectacularAutoSchema):
             errors["400"] = VALIDATION_ERROR
             errors["413"] = PAYLOAD_TOO_LARGE
             errors["415"] = UNSUPPORTED_MEDIA
+        if self._idempotent():
+            errors["409"] = IN_PROGRESS
+            errors["422"] = KEY_REUSED
         if self.get_auth():
             errors["401"] = UNAUTHORIZED
             errors["403"] = FORBIDDEN

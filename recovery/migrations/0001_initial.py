@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("has_sides", models.BooleanField(default=True)),
-                ("description", models.CharField(blank=True, max_length=200)),
+                ("description", models.CharField(blank=True, max_length=400)),
                 ("sort_order", models.PositiveSmallIntegerField(default=0)),
             ],
             options={
