@@ -11,7 +11,7 @@ class StrictSerializerMixin:
     """Unknown fields in a request body are an error, not silently ignored (typos, mass assignment)."""
 
     def to_internal_value(self, data: Any) -> Any:
-        unknown: dict[str, list[serializers.ErrorDetail]] = {}
+        unknown: dict[str, Any] = {}
         if isinstance(data, dict):
             known = {name for name, f in self.fields.items() if not f.read_only}  # type: ignore[attr-defined]
             unknown = {
