@@ -228,6 +228,12 @@ SPECTACULAR_SETTINGS = {
         "TechniqueEnum": "recovery.models.Technique",
         "PressureEnum": "recovery.models.Pressure",
         "InjuryStatusEnum": "recovery.models.InjuryStatus",
+        "RiskBandEnum": "recovery.serializers.dashboard.RISK_BAND_CHOICES",
+        "MetricReasonEnum": "recovery.serializers.dashboard.METRIC_REASON_CHOICES",
+        "WellnessTrendDirectionEnum": "recovery.serializers.dashboard.WELLNESS_DIRECTION_CHOICES",
+        "SessionModeEnum": "recovery.serializers.recommendation.SESSION_MODE_CHOICES",
+        "WarningCodeEnum": "recovery.serializers.recommendation.WARNING_CODE_CHOICES",
+        "AvoidReasonEnum": "recovery.serializers.recommendation.AVOID_REASON_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -6,7 +6,16 @@ from importlib import import_module
 
 from django.urls import URLPattern, URLResolver
 
-MODULES: list[str] = []
+MODULES: list[str] = [
+    "catalogue",
+    "training",
+    "soreness",
+    "injuries",
+    "massage",
+    "dashboard",
+    "metrics",
+    "recommendation",
+]
 
 ROUTES: list[URLPattern | URLResolver] = [
     pattern for name in MODULES for pattern in import_module(f"recovery.views.{name}").urlpatterns

@@ -5,8 +5,10 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
+from accounts.models import Role, Team, User
 from recovery.models import (
     Injury,
+    MassageAmendment,
     MassageSession,
     MuscleGroup,
     SorenessEntry,
@@ -14,7 +16,7 @@ from recovery.models import (
     TrainingSession,
     TreatedArea,
 )
-from tests.factories.accounts import AthleteFactory
+from tests.factories.accounts import AthleteFactory, MembershipFactory
 
 
 def muscle(code: str) -> MuscleGroup:
@@ -87,6 +89,15 @@ class TreatedAreaFactory(factory.django.DjangoModelFactory):
     trigger_points_found = 1
 
 
+class MassageAmendmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MassageAmendment
+
+    session = factory.SubFactory(MassageSessionFactory, status="completed")
+    author = factory.SelfAttribute("session.therapist")
+    text = "Correction: pressure on the left hamstring was firm, not moderate."
+
+
 class InjuryFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Injury
@@ -96,3 +107,33 @@ class InjuryFactory(factory.django.DjangoModelFactory):
     side = "left"
     onset_date = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=3))
     status = "active"
+
+
+# How a user may stand to an athlete of a team (DESIGN.md section 1), for permission matrices.
+RELATIONS = (
+    "anonymous",
+    "self",
+    "therapist",
+    "coach",
+    "admin",
+    "other_team_therapist",
+    "teammate",
+    "deactivated_therapist",
+)
+
+
+def user_related_to(athlete: User, team: Team, relation: str) -> User | None:
+    """A user standing in `relation` (one of RELATIONS) to `athlete`, an athlete of `team`."""
+    if relation == "anonymous":
+        return None
+    if relation == "self":
+        return athlete
+    if relation in ("therapist", "coach", "admin"):
+        return MembershipFactory(team=team, role=Role(relation)).user
+    if relation == "other_team_therapist":
+        return MembershipFactory(role=Role.THERAPIST).user
+    if relation == "teammate":
+        return MembershipFactory(team=team, role=Role.ATHLETE).user
+    if relation == "deactivated_therapist":
+        return MembershipFactory(team=team, role=Role.THERAPIST, is_active=False).user
+    raise ValueError(relation)

@@ -140,7 +140,7 @@ def test_without_key_every_post_acts():
     assert not IdempotencyRecord.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_fifty_concurrent_identical_posts_make_one_record():
     if connection.vendor != "postgresql":
         pytest.skip(
