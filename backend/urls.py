@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from backend.api.floor import FloorView
 from backend.api.health import HealthView
 
 urlpatterns = [
@@ -13,6 +15,8 @@ urlpatterns = [
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("recovery.urls")),
 ]
+if settings.BENCH_FLOOR_ENABLED:
+    urlpatterns.append(path("api/v1/bench/floor/", FloorView.as_view(), name="bench-floor"))
 
 handler400 = "backend.api.errors.handler400"
 handler403 = "backend.api.errors.handler403"

@@ -243,6 +243,9 @@ SPECTACULAR_SETTINGS = {
     "TAGS": [],
 }
 
+# The benchmark floor endpoint (backend/api/floor.py); only bench/run turns it on.
+BENCH_FLOOR_ENABLED = env_bool("BENCH_FLOOR_ENABLED", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
