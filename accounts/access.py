@@ -43,6 +43,7 @@ class Resource(StrEnum):
     TRAINING_SESSION = "training_session"
     LOAD_METRICS = "load_metrics"
     SORENESS_REPORT = "soreness_report"
+    SORENESS_FLAG = "soreness_flag"
     MASSAGE_SESSION = "massage_session"
     CLINICAL_NOTES = "clinical_notes"
     INJURY = "injury"
@@ -51,6 +52,7 @@ class Resource(StrEnum):
     TEAM_MEMBERS = "team_members"
     TEAM_DASHBOARD = "team_dashboard"
     INVITATION = "invitation"
+    AUDIT_LOG = "audit_log"
 
 
 S, A, T, C, AD = (
@@ -69,6 +71,8 @@ POLICY: Mapping[Resource, Mapping[Action, frozenset[Relation]]] = {
     Resource.TRAINING_SESSION: {READ: frozenset({S, T, C, AD}), WRITE: frozenset({S, T})},
     Resource.LOAD_METRICS: {READ: frozenset({S, T, C, AD}), WRITE: frozenset()},
     Resource.SORENESS_REPORT: {READ: frozenset({S, T, C, AD}), WRITE: frozenset({S})},
+    # A flag raised by a report; resolving it is a clinical judgement: therapists only.
+    Resource.SORENESS_FLAG: {READ: frozenset({S, T, C, AD}), WRITE: frozenset({T})},
     Resource.MASSAGE_SESSION: {READ: frozenset({S, T, C, AD}), WRITE: frozenset({T})},
     # Coaches read clinical notes only with the athlete's consent (CONSENT_GATED); admins never.
     Resource.CLINICAL_NOTES: {READ: frozenset({S, T, C}), WRITE: frozenset({T})},
@@ -78,6 +82,8 @@ POLICY: Mapping[Resource, Mapping[Action, frozenset[Relation]]] = {
     Resource.TEAM_MEMBERS: {READ: frozenset({T, C, AD}), WRITE: frozenset({AD})},
     Resource.TEAM_DASHBOARD: {READ: frozenset({T, C, AD}), WRITE: frozenset()},
     Resource.INVITATION: {READ: frozenset({AD}), WRITE: frozenset({AD})},
+    # Entries about the team's athletes; nobody writes them through the API.
+    Resource.AUDIT_LOG: {READ: frozenset({AD}), WRITE: frozenset()},
 }
 CONSENT_GATED: frozenset[tuple[Resource, Action, Relation]] = frozenset(
     {(Resource.CLINICAL_NOTES, READ, C)}

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers
@@ -68,14 +69,17 @@ class RotatingRefreshSerializer(TokenRefreshSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         refresh = RefreshToken(attrs["refresh"])  # signature, expiry, type; TokenError -> 401
         with transaction.atomic():
+            # order_by(): OutstandingToken orders by user (then User by email), an outer join that
+            # PostgreSQL refuses to lock ("FOR UPDATE ... nullable side of an outer join").
             outstanding = (
                 OutstandingToken.objects.select_for_update()
                 .filter(jti=refresh[api_settings.JTI_CLAIM])
+                .order_by()
                 .first()
             )
             if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
                 raise TokenError("Token is blacklisted")
-            user = User.objects.filter(pk=refresh.get(api_settings.USER_ID_CLAIM)).first()
+            user = _user_named_by(refresh)
             if user is None or not user.is_active:
                 raise AuthenticationFailed(
                     self.error_messages["no_active_account"], "no_active_account"
@@ -97,6 +101,14 @@ class RotatingRefreshSerializer(TokenRefreshSerializer):
         return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
+def _user_named_by(token: Token) -> User | None:
+    """The token's user, or None when its user id names nobody (or is not an id at all)."""
+    try:
+        return User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM)).first()
+    except (DjangoValidationError, ValueError, TypeError):
+        return None
+
+
 class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField(help_text="The refresh token to revoke.")
 
@@ -105,7 +117,10 @@ class JWTAuthentication(BaseJWTAuthentication):
     """simplejwt's authentication plus the token-generation check (password change revokes)."""
 
     def get_user(self, validated_token: Token) -> Any:
-        user = super().get_user(validated_token)
+        try:
+            user = super().get_user(validated_token)
+        except (DjangoValidationError, ValueError, TypeError) as exc:  # a user id that is no id
+            raise InvalidToken("Token contained no recognizable user identification") from exc
         if (
             not isinstance(user, User)
             or validated_token.get(GENERATION_CLAIM) != user.token_generation

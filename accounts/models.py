@@ -55,6 +55,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # Bumped on password change: tokens issued before carry an older value and stop working.
     token_generation = models.PositiveIntegerField(default=0)
+    # Set when the account was erased (GDPR Art. 17): the row stays, anonymised, so ids still resolve.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -180,3 +182,80 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"
+
+
+class AuditAction(models.TextChoices):
+    CLINICAL_NOTES_READ = "clinical_notes.read", "Clinical notes read"
+    EXPORT = "export", "Personal data export"
+    ERASURE = "erasure", "Erasure"
+
+
+class AuditLogIsAppendOnly(Exception):
+    """Audit entries are written once and never changed or deleted."""
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AuditLogIsAppendOnly("Audit entries cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly("Audit entries cannot be deleted.")
+
+    def pseudonymise_actor(self, *, actor_id: uuid.UUID, email: str) -> int:
+        """The one change allowed (also by the database trigger): after an actor's erasure, their
+        email snapshot becomes their erased address. Ids, actions and times stay."""
+        if email != erased_email(actor_id):
+            raise AuditLogIsAppendOnly("Only an erased actor's own placeholder may be written.")
+        entries = self.filter(actor_id=actor_id).exclude(actor_email=email)
+        return models.QuerySet.update(entries, actor_email=email)
+
+
+def erased_email(user_id: uuid.UUID) -> str:
+    return f"erased-{user_id}@invalid"
+
+
+class AuditEntry(models.Model):
+    """Who did what to whose health data, when, and from where. Append-only: `save` only inserts,
+    `delete` refuses, and on PostgreSQL a trigger refuses UPDATE and DELETE (migration 0003).
+
+    Entries hold ids, never health content. People are kept as plain ids (no foreign keys), so
+    neither deleting nor erasing a user touches the log."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    at = models.DateTimeField(default=timezone.now, editable=False)
+    actor_id = models.UUIDField(null=True, blank=True, help_text="The user who acted.")
+    actor_email = models.CharField(
+        max_length=254, blank=True, help_text="The actor's email when they acted."
+    )
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    athlete_id = models.UUIDField(
+        null=True, blank=True, help_text="The athlete whose data it was (user id)."
+    )
+    object_type = models.CharField(max_length=40, blank=True)
+    object_ids = models.JSONField(default=list, blank=True)
+    detail = models.JSONField(default=dict, blank=True, help_text="Counts and codes, no content.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["athlete_id", "at"]),
+            models.Index(fields=["actor_id", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_email or self.actor_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditLogIsAppendOnly("Audit entries cannot be changed.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly("Audit entries cannot be deleted.")

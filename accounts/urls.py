@@ -10,6 +10,7 @@ router.register("teams", views.TeamViewSet, basename="team")
 router.register("memberships", views.MembershipViewSet, basename="membership")
 router.register("invitations", views.InvitationViewSet, basename="invitation")
 router.register("athletes", views.AthleteViewSet, basename="athlete")
+router.register("audit-entries", views.AuditEntryViewSet, basename="audit-entry")
 
 urlpatterns = [
     path("auth/token/", views.TokenObtainView.as_view(), name="token-obtain"),
@@ -19,5 +20,7 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("me/athlete-profile/", views.MyAthleteProfileView.as_view(), name="me-athlete-profile"),
     path("me/password/", views.PasswordChangeView.as_view(), name="me-password"),
+    path("me/export/", views.MeExportView.as_view(), name="me-export"),
+    path("me/erase/", views.MeEraseView.as_view(), name="me-erase"),
     *router.urls,
 ]

@@ -6,37 +6,49 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import selectors, services
+from accounts import gdpr, selectors, services
 from accounts.access import access_for
+from accounts.audit import audit_entry_list_visible_to, origin_of
 from accounts.auth import EmailTokenObtainPairSerializer, RotatingRefreshSerializer, issue_tokens
-from accounts.models import Invitation, Membership, Team, User
+from accounts.lockout import LockedOut, cool_off_seconds, is_locked_out
+from accounts.models import AuditAction, AuditEntry, Invitation, Membership, Team, User
 from accounts.serializers import (
     AthleteProfileSerializer,
     AthleteSerializer,
+    AuditEntrySerializer,
     InvitationAcceptSerializer,
     InvitationCreatedSerializer,
     InvitationCreateSerializer,
     InvitationSerializer,
     LogoutRequestSerializer,
+    MeEraseSerializer,
     MembershipSerializer,
     MembershipUpdateSerializer,
     MeSerializer,
     MeUpdateSerializer,
     MyMembershipSerializer,
     PasswordChangeSerializer,
+    PersonalDataExportSerializer,
     RegisteredSerializer,
     RegisterSerializer,
     TeamSerializer,
@@ -44,14 +56,44 @@ from accounts.serializers import (
     TokenPairSerializer,
     TokenRefreshRequestSerializer,
 )
+from backend.api.errors import problem
 from backend.api.pagination import ordered_by
-from backend.api.params import uuid_param
+from backend.api.params import date_range_params, uuid_param
+from backend.api.schema import SIGN_IN_REFUSED, ProblemSerializer
 from backend.api.views import ScopedQuerysetMixin, request_user
 
 TEAM_FILTER = OpenApiParameter("team", str, description="Only this team (UUID).")
+AUDIT_MAX_RANGE_DAYS = 366
 
 
 _user = request_user
+
+
+def _unauthorized(description: str, code: str, detail: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        ProblemSerializer,
+        description=description,
+        examples=[
+            OpenApiExample(
+                code,
+                value=problem(status_code=401, code=code, detail=detail),
+                response_only=True,
+                status_codes=["401"],
+            )
+        ],
+    )
+
+
+BAD_CREDENTIALS = _unauthorized(
+    "Unknown email or wrong password (one answer for both).",
+    "no_active_account",
+    "No active account found with the given credentials.",
+)
+BAD_REFRESH_TOKEN = _unauthorized(
+    "The refresh token is invalid, expired, revoked or already rotated.",
+    "token_not_valid",
+    "Token is blacklisted",
+)
 
 
 def _validated(serializer_class: type, request: Request, **kwargs: Any) -> dict[str, Any]:
@@ -79,15 +121,23 @@ class TokenObtainView(PublicAPIView):
         operation_id="auth_token_obtain",
         summary="Sign in with email and password",
         description="Returns an access token (about 15 minutes) and a refresh token (about 14 "
-        "days, rotated on every refresh). Unknown email and wrong password get the same 401.",
+        "days, rotated on every refresh). Unknown email and wrong password get the same 401. "
+        "After 5 failed attempts (LOGIN_FAILURE_LIMIT) for one email from one address within 15 "
+        "minutes (LOGIN_COOLOFF_MINUTES), that pair is locked out: 429 `locked_out` with "
+        "`Retry-After`, even with the right password, whether or not the account exists.",
         request=TokenObtainRequestSerializer,
-        responses={200: TokenPairSerializer},
+        responses={200: TokenPairSerializer, 401: BAD_CREDENTIALS, 429: SIGN_IN_REFUSED},
         auth=[],
     )
     def post(self, request: Request) -> Response:
         data = _validated(TokenObtainRequestSerializer, request)
         serializer = EmailTokenObtainPairSerializer(data=data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except AuthenticationFailed:
+            if is_locked_out(request):  # django-axes refused this (account, address) pair
+                raise LockedOut(retry_after=cool_off_seconds(request)) from None
+            raise
         return Response(serializer.validated_data)
 
 
@@ -103,7 +153,7 @@ class TokenRefreshView(PublicAPIView):
         "back. Concurrent refreshes with one token give exactly one new pair; refresh once at a "
         "time (single-flight) on the client.",
         request=TokenRefreshRequestSerializer,
-        responses={200: TokenPairSerializer},
+        responses={200: TokenPairSerializer, 401: BAD_REFRESH_TOKEN},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -219,6 +269,126 @@ class PasswordChangeView(APIView):
             user=_user(request), **_validated(PasswordChangeSerializer, request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+ERASURE_DESCRIPTION = (
+    "Deletes the athlete's training sessions, soreness reports, injuries and the massage "
+    "sessions about them (with treated areas and amendments), their athlete profile and stored "
+    "request replays; anonymises the account (email `erased-<id>@invalid`, name blank, no "
+    "password, inactive), deactivates every membership and revokes every token. Audit entries "
+    "stay (ids, never health content) and one records the erasure. All or nothing, and "
+    "irreversible."
+)
+ERASURE_CONFLICT = OpenApiResponse(
+    ProblemSerializer,
+    description="The person is an active member of a team the caller does not administer.",
+    examples=[
+        OpenApiExample(
+            "erasure.other_teams",
+            value=problem(
+                status_code=409,
+                code="erasure.other_teams",
+                detail="This person is also an active member of a team you do not administer.",
+            ),
+            response_only=True,
+            status_codes=["409"],
+        )
+    ],
+)
+
+
+@extend_schema(tags=["me"])
+class MeExportView(APIView):
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+    throttle_scope = "export"
+
+    @extend_schema(
+        operation_id="me_export",
+        summary="Download everything held about the signed-in user (GDPR access, portability)",
+        description="One JSON document: the account, memberships, athlete profile, training "
+        "sessions, soreness reports with their entries, the massage sessions about the user "
+        "INCLUDING the therapists' clinical notes (the user's own health record), treated areas "
+        "and amendments, injuries, and the audit log of who read, exported or erased their "
+        "data. Rate-limited (`export` scope, 5 an hour by default) and recorded in the audit "
+        "log.",
+        responses={200: PersonalDataExportSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        user = _user(request)
+        data = gdpr.personal_data_of(user=user)
+        gdpr.record_export(user=user, data=data, origin=origin_of(request))
+        filename = f"recovery-personal-data-{data.exported_at:%Y-%m-%d}.json"
+        return Response(
+            PersonalDataExportSerializer(data).data,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+
+@extend_schema(tags=["me"])
+class MeEraseView(APIView):
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+    throttle_scope = "auth"  # it checks a password: the sign-in rate applies
+
+    @extend_schema(
+        operation_id="me_erase",
+        summary="Erase the signed-in user's account and data (GDPR Art. 17)",
+        description=ERASURE_DESCRIPTION
+        + "\n\nConfirmed with the current password (400 `wrong_password`). Afterwards every "
+        "token of the account is dead, so repeating the call is a 401; erasing an erased "
+        "account changes nothing.",
+        request=MeEraseSerializer,
+        responses={204: None},
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(MeEraseSerializer, request)
+        gdpr.me_erase(user=_user(request), password=data["password"], origin=origin_of(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["audit"])
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="audit_entries_list",
+        summary="Audit log of the athletes of the teams the caller administers",
+        description="Who read clinical notes (any reader but the athlete), exported or erased "
+        "data, newest first. Team admins only: `team` names a team the caller is not in: 404; "
+        "one they are in without being admin: 403. Without `team`, every team they administer. "
+        "Entries are about active athletes of those teams.",
+        parameters=[
+            OpenApiParameter("team", OpenApiTypes.UUID, description="Only this team's athletes."),
+            OpenApiParameter("athlete", OpenApiTypes.UUID, description="Only this athlete."),
+            OpenApiParameter("action", str, enum=AuditAction.values),
+            OpenApiParameter(
+                "date_from", OpenApiTypes.DATE, description="First day (UTC), inclusive."
+            ),
+            OpenApiParameter(
+                "date_to",
+                OpenApiTypes.DATE,
+                description=f"Last day (UTC), inclusive; at most {AUDIT_MAX_RANGE_DAYS} days "
+                "after date_from.",
+            ),
+        ],
+    ),
+)
+class AuditEntryViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    model = AuditEntry
+    serializer_class = AuditEntrySerializer
+    pagination_class = ordered_by("-at", "-id")
+
+    def scoped_queryset(self, user: User) -> Any:
+        request = self.request
+        action = request.query_params.get("action") or None
+        if action is not None and action not in AuditAction.values:
+            raise ValidationError({"action": [f"Must be one of: {', '.join(AuditAction.values)}."]})
+        date_from, date_to = date_range_params(request, max_days=AUDIT_MAX_RANGE_DAYS)
+        return audit_entry_list_visible_to(
+            access=access_for(request),
+            team=uuid_param(request, "team"),
+            athlete=uuid_param(request, "athlete"),
+            action=action,
+            date_from=date_from,
+            date_to=date_to,
+        )
 
 
 @extend_schema(tags=["teams"])
@@ -358,6 +528,24 @@ class AthleteViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
                 memberships__is_active=True,
             )
         return queryset
+
+    @extend_schema(
+        operation_id="athletes_erase",
+        summary="Erase an athlete's personal and health data (team admins, GDPR Art. 17)",
+        description=ERASURE_DESCRIPTION
+        + "\n\nOnly an admin of a team the athlete is in (403 otherwise); not the caller's own "
+        "account (403 `erasure.use_me_erase`: use `me_erase`); not while the person is an active "
+        "member of a team the caller does not administer (409 `erasure.other_teams`). Once "
+        "erased the athlete is no longer visible: a second call is a 404.",
+        request=None,
+        responses={204: None, 409: ERASURE_CONFLICT},
+    )
+    @action(detail=True, methods=["post"], url_path="erase")
+    def erase(self, request: Request, pk: str | None = None) -> Response:
+        gdpr.athlete_erase(
+            access=access_for(request), athlete=self.get_object(), origin=origin_of(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def _filter_team(queryset: Any, request: Request) -> Any:

@@ -58,11 +58,14 @@ from recovery.models import (
     SorenessReport,
     Sport,
     SportDemand,
+    SyncOp,
     Technique,
     TrainingSession,
     TreatedArea,
 )
+from recovery.services.daily_loads import refresh_daily_loads
 from recovery.services.soreness import is_flagged
+from recovery.sync import log as sync_log
 
 DEMO_ORGANISATION_NAME: Final = "Riverside Athletic Club (demo)"
 DEMO_EMAIL_DOMAIN: Final = "demo.recovery.example"  # .example is reserved (RFC 2606): never mailed
@@ -273,6 +276,11 @@ class DemoOptions:
     athletes: int = DEFAULT_ATHLETES
     days: int = DEFAULT_DAYS
     seed: int = DEFAULT_SEED
+    team_sizes: tuple[int, ...] = ()
+    """Athletes of each team, in team order; when given, it replaces `teams` x `athletes`
+    (the benchmark's teams of 6, 60 and 600: `manage.py load_bench_data`)."""
+    massage_share: float = MASSAGE_REGULAR_SHARE
+    """Share of athletes with a weekly massage session."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,12 +399,19 @@ def build_demo(
     organisation = Organisation(id=_uuid(rng), name=DEMO_ORGANISATION_NAME)
     sink.add(organisation)
     logins: list[DemoLogin] = []
-    for index in range(options.teams):
+    for index in range(len(options.team_sizes) or options.teams):
         logins += _build_team(
             index, options, organisation, now=now, password_hash=password_hash,
             catalogue=catalogue, sink=sink,
         )  # fmt: skip
     sink.flush()
+    # bulk_create sends no signals: log the records for sync pulls in one INSERT ... SELECT.
+    members = Membership.objects.filter(team__organisation_id=organisation.id)
+    sync_log.record_from(sync_log.records_of(members.values("user_id")), op=SyncOp.UPSERT)
+    # ... nor does it keep the per-day load table: one bulk refresh for every athlete.
+    refresh_daily_loads(
+        athlete_ids=members.filter(role=Role.ATHLETE).values_list("user_id", flat=True)
+    )
     return DemoResult(counts=dict(sink.counts), logins=tuple(logins))
 
 
@@ -433,6 +448,7 @@ class TeamContext:
     now: datetime  # nothing is recorded after this (sessions and reports later today)
     demand: Mapping[str, float]
     catalogue: Catalogue
+    massage_share: float = MASSAGE_REGULAR_SHARE
 
     @property
     def today_date(self) -> date:
@@ -526,10 +542,12 @@ def _build_team(
         now=now,
         demand=catalogue.demand.get(plan.sport, {}),
         catalogue=catalogue,
+        massage_share=options.massage_share,
     )
-    injured = _plan_injuries(rng, ctx, index, options.athletes)
-    width = max(2, len(str(options.athletes)))
-    for number in range(1, options.athletes + 1):
+    athletes = options.team_sizes[index] if options.team_sizes else options.athletes
+    injured = _plan_injuries(rng, ctx, index, athletes)
+    width = max(2, len(str(athletes)))
+    for number in range(1, athletes + 1):
         arng = random.Random(f"{options.seed}/{slug}/athlete/{number}")
         athlete = _user(arng, f"athlete{number:0{width}d}@{domain}", password_hash, joined)
         traits = _traits(arng, ctx, number)
@@ -568,7 +586,7 @@ def _traits(rng: random.Random, ctx: TeamContext, number: int) -> Traits:
         stress_base=rng.uniform(3.2, 4.3),
         fatigue_base=rng.uniform(3.8, 4.6),
         dominant=dominant.value,
-        massage_regular=rng.random() < MASSAGE_REGULAR_SHARE,
+        massage_regular=rng.random() < ctx.massage_share,
         massage_weekday=(ctx.plan.match_weekday + rng.choice((1, 2))) % 7,  # 24-72 h after
         massage_start=time(11 + (number % 7), 0 if number % 2 else 30),
         affinity={g: w * rng.lognormvariate(0, 0.35) for g, w in ctx.demand.items()},

@@ -394,3 +394,91 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.state})"
+
+
+class SyncKind(models.TextChoices):
+    """What a change-log row is about: a record the app syncs, or a membership change (scope)."""
+
+    TRAINING_SESSION = "training_session", "Training session"
+    SORENESS_REPORT = "soreness_report", "Soreness report"
+    MASSAGE_SESSION = "massage_session", "Massage session"
+    INJURY = "injury", "Injury"
+    # Scope events (op `scope`, `record_id` = the member's user id, `team_id` = the team):
+    ATHLETE_MEMBERSHIP = "athlete_membership", "An athlete left a team (its staff may lose them)"
+    STAFF_MEMBERSHIP = "staff_membership", "A staff member left a team or changed role"
+
+
+class SyncOp(models.TextChoices):
+    UPSERT = "upsert", "Created or changed"
+    DELETE = "delete", "Deleted"
+    SCOPE = "scope", "Who sees whom changed"
+
+
+class SyncChange(models.Model):
+    """The change log the sync pull reads (recovery/sync, docs/sync.md): one row per write, inserted
+    in the writing transaction. Ids only, never content: the pull renders records as they are now.
+
+    `txid` is the writing transaction's id on PostgreSQL (`pg_current_xact_id()`), 0 on SQLite
+    (there commit order is `id` order); pull cursors are snapshot horizons over (txid, id).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    txid = models.BigIntegerField(db_index=True)
+    kind = models.CharField(max_length=24, choices=SyncKind.choices)
+    record_id = models.UUIDField()
+    athlete_id = models.UUIDField(null=True, blank=True, help_text="Null for scope events.")
+    team_id = models.UUIDField(null=True, blank=True)
+    op = models.CharField(max_length=8, choices=SyncOp.choices)
+    changed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["athlete_id", "txid", "id"], name="sync_change_athlete")]
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.kind} {self.record_id} (tx {self.txid})"
+
+
+class AthleteDailyLoad(models.Model):
+    """One row per athlete and local day, from the first training day on without gaps: the day's
+    load and the running state of the load metrics after it (`recovery.domain.metrics.LoadState`),
+    so a day's metrics are read from three rows instead of computed over the whole history.
+
+    Derived data, kept current in the same transaction as every training-session write
+    (`recovery.services.daily_loads`); `manage.py refresh_daily_loads` rebuilds it."""
+
+    id = models.BigAutoField(primary_key=True)
+    athlete = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_loads"
+    )
+    day = models.DateField()
+    history_days = models.PositiveIntegerField()
+    load_au = models.PositiveIntegerField()
+    cum_load_au = models.BigIntegerField()
+    cum_load_sq = models.BigIntegerField()
+    ewma_acute_au = models.FloatField()
+    ewma_chronic_au = models.FloatField()
+    ctl = models.FloatField()
+    atl = models.FloatField()
+    tsb = models.FloatField()
+
+    STATE_FIELDS = (
+        "day",
+        "history_days",
+        "load_au",
+        "cum_load_au",
+        "cum_load_sq",
+        "ewma_acute_au",
+        "ewma_chronic_au",
+        "ctl",
+        "atl",
+        "tsb",
+    )
+    """The columns that make a `LoadState`, in its field order."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["athlete", "day"], name="daily_load_unique_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.load_au} AU"

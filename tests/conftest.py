@@ -3,10 +3,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.apps import apps
 from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, Role, Team, User
+from recovery.domain.catalogue import MUSCLE_GROUPS, SPORTS
 from tests.factories import MembershipFactory, TeamFactory
 
 
@@ -50,3 +52,50 @@ def on_postgres() -> bool:
 def require_postgres() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL row locks and real concurrency; CI runs it on PostgreSQL")
+
+
+def seed_catalogue() -> bool:
+    """Seed the catalogue as migration recovery 0002 does, if it is missing; True if it was."""
+    muscle_group = apps.get_model("recovery", "MuscleGroup")
+    sport = apps.get_model("recovery", "Sport")
+    sport_demand = apps.get_model("recovery", "SportDemand")
+    if muscle_group.objects.exists():
+        return False
+    muscle_group.objects.bulk_create(
+        muscle_group(
+            code=group.code,
+            name=group.name,
+            region=group.region,
+            view=group.view,
+            has_sides=group.has_sides,
+            description=group.description,
+            sort_order=order,
+        )
+        for order, group in enumerate(MUSCLE_GROUPS)
+    )
+    sport.objects.bulk_create(
+        (sport(code=s.code, name=s.name, source=s.source) for s in SPORTS), ignore_conflicts=True
+    )
+    sport_demand.objects.bulk_create(
+        sport_demand(sport_id=s.code, muscle_group_id=code, weight=weight)
+        for s in SPORTS
+        for code, weight in s.demand.items()
+    )
+    return True
+
+
+@pytest.fixture(autouse=True)
+def _catalogue(request: pytest.FixtureRequest) -> None:
+    """The catalogue a data migration seeded, present for every database test.
+
+    A `transaction=True` test ends with a TRUNCATE of every table (Django's flush), catalogue
+    included; with `serialized_rollback=True` (the suite's convention) the rows come back only at
+    the start of the next such test, so a regular test that runs after it in the same xdist
+    worker would find no catalogue. One EXISTS query per database test, three bulk INSERTs (in
+    the test's own transaction) when the catalogue is missing."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or any(
+        name in request.fixturenames for name in ("db", "transactional_db")
+    )
+    if uses_db:
+        request.getfixturevalue("db")
+        seed_catalogue()

@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -44,6 +45,21 @@ class Conflict(DomainError):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
+
+
+class RetryLater(exceptions.APIException):
+    """An error the client should retry after `retry_after` seconds (sent as `Retry-After`)."""
+
+    retry_after: int = 5
+
+
+class DatabaseUnavailable(RetryLater):
+    """The database connection broke (restart, failover, killed backend): nothing was stored
+    by the request's transaction, and the same request may be sent again."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable for a moment; nothing was stored. Retry shortly."
+    default_code = "database_unavailable"
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -98,6 +114,12 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # Not a bug in the request or the code: a lost connection, a failover, a statement timeout.
+        # Logged (it matters to operators) and answered as retryable, not as a 500.
+        view = context.get("view")
+        logger.warning("Database unavailable in %s: %s", type(view).__name__, exc)
+        exc = DatabaseUnavailable()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
@@ -109,6 +131,8 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    if isinstance(exc, RetryLater):
+        wait = exc.retry_after
     if wait is not None:
         headers["Retry-After"] = str(max(1, math.ceil(wait)))
 

@@ -21,3 +21,23 @@ class AppVersionMiddleware:
         response = self.get_response(request)
         response["X-App-Version"] = APP_VERSION
         return response
+
+
+API_PREFIX = "/api/v1/"
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every API response that did not choose its own caching.
+
+    Health data must not be kept by phones' HTTP caches or by proxies (OWASP REST Security cheat
+    sheet). Responses that are deliberately cacheable (the catalogue, with its ETag) set their own
+    `Cache-Control`, which is left as it is."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith(API_PREFIX) and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "accounts",
     "recovery",
 ]
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "backend.api.middleware.AppVersionMiddleware",
+    "backend.api.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "recovery.idempotency.IdempotencyKeyMiddleware",
+    "accounts.audit.AuditMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -116,6 +120,11 @@ CACHES = {
 }
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses a locked-out (account, address) pair before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -152,7 +161,8 @@ WHITENOISE_AUTOREFRESH = not PRODUCTION
 # Request bodies: the largest legitimate one is a 500-record sync batch.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 2 * 1024 * 1024)
 
-RENDERERS = ["rest_framework.renderers.JSONRenderer"]
+# orjson with DRF's JSON conventions (backend/api/renderers.py; docs/performance.md).
+RENDERERS = ["backend.api.renderers.ORJSONRenderer"]
 if DEBUG:
     RENDERERS.append("rest_framework.renderers.BrowsableAPIRenderer")
 
@@ -170,8 +180,13 @@ REST_FRAMEWORK = {
         "auth": env_str("THROTTLE_AUTH", "10/min"),
         "register": env_str("THROTTLE_REGISTER", "5/min"),
         "refresh": env_str("THROTTLE_REFRESH", "30/min"),
+        "user": env_str("THROTTLE_USER", "600/min"),
+        "export": env_str("THROTTLE_EXPORT", "5/hour"),
     },
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0) if env_str("NUM_PROXIES") else None,
+    # Every view not naming its own throttles: per user (per address when anonymous).
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    # Trust X-Forwarded-For only when told how many proxies add to it (0: use REMOTE_ADDR).
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DATETIME_FORMAT": "iso-8601",
@@ -197,6 +212,18 @@ SIMPLE_JWT = {
 }
 # A refresh chain (sign-in to last refresh) may not outlive this, however often it rotates.
 JWT_SESSION_MAX_DAYS = env_int("JWT_SESSION_MAX_DAYS", 90)
+
+# Login lockout (django-axes): failures counted per (account, address) pair, so one gym's shared
+# address does not lock out a whole team and one account is not locked for everyone. The answer
+# is the API's 429 problem+json `locked_out` with Retry-After, the same for unknown accounts.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "email"
+AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "backend.api.client.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Recovery API",
@@ -228,16 +255,23 @@ SPECTACULAR_SETTINGS = {
         "TechniqueEnum": "recovery.models.Technique",
         "PressureEnum": "recovery.models.Pressure",
         "InjuryStatusEnum": "recovery.models.InjuryStatus",
+        "AuditActionEnum": "accounts.models.AuditAction",
         "RiskBandEnum": "recovery.serializers.dashboard.RISK_BAND_CHOICES",
         "MetricReasonEnum": "recovery.serializers.dashboard.METRIC_REASON_CHOICES",
         "WellnessTrendDirectionEnum": "recovery.serializers.dashboard.WELLNESS_DIRECTION_CHOICES",
         "SessionModeEnum": "recovery.serializers.recommendation.SESSION_MODE_CHOICES",
         "WarningCodeEnum": "recovery.serializers.recommendation.WARNING_CODE_CHOICES",
         "AvoidReasonEnum": "recovery.serializers.recommendation.AVOID_REASON_CHOICES",
+        "SorenessFlagStatusEnum": "recovery.selectors.soreness.FlagStatus",
+        "SyncChangeKindEnum": "recovery.sync.protocol.ChangeKind",
+        "SyncChangeOpEnum": "recovery.sync.protocol.ChangeOp",
+        "SyncPushKindEnum": "recovery.sync.protocol.PushKind",
+        "SyncPushResultEnum": "recovery.sync.protocol.PushResult",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "backend.api.schema.postprocess_problem_media_type",
+        "backend.api.schema.postprocess_for_generators",
     ],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "TAGS": [],
@@ -252,7 +286,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # axes logs every attempt at INFO; its failures and lockouts are WARNINGs.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
 
 # Security headers on every response (also in development, so tests see what production sends).

@@ -422,3 +422,175 @@ def metrics_for_range(
         keep_from = max(0, start_ordinal - first_ordinal)
         rows.extend(_metrics_rows(first_day=first_day, loads_au=series, keep_from=keep_from))
     return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Stored running state (the per-day table ``recovery.models.AthleteDailyLoad``).
+#
+# ``compute_metrics`` walks a whole series. To read the metrics of one day without the series,
+# the per-day table stores, for each day from the first training day on, the recursive state
+# after that day (EWMAs, CTL, ATL, TSB) and exact cumulative sums of the loads and of their
+# squares. The metrics of day d then need that day's state and the cumulative sums of days
+# d - 7 and d - 28 (three rows); a day after the last stored one is the last state rolled on
+# with rest days. Loads here are whole AU (sRPE = RPE x minutes is an integer), so the sums are
+# exact integers and every number equals what ``compute_metrics`` gives for the same series:
+# the same operations in the same order (tests/recovery/perf/test_load_state.py checks it).
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoadState:
+    """The state of an athlete's daily series after ``day`` (its load included)."""
+
+    day: date
+    history_days: int
+    """Days of history up to and including ``day`` (1 on the first training day)."""
+    load_au: int
+    cum_load_au: int
+    """Sum of the daily loads from the first training day through ``day``."""
+    cum_load_sq: int
+    """Sum of the squared daily loads over the same days (for the sample SD of monotony)."""
+    ewma_acute_au: float
+    ewma_chronic_au: float
+    ctl: float
+    atl: float
+    tsb: float
+    """Form for ``day``: CTL - ATL of the day before."""
+
+
+def advance_state(previous: LoadState | None, *, day: date, load_au: int) -> LoadState:
+    """The state after ``day`` from the state after the day before (None: ``day`` is the first
+    training day). Rest days are steps with load 0; ``roll_state`` takes several at once."""
+    if isinstance(load_au, bool) or not 0 <= load_au <= MAX_DAILY_LOAD_AU:
+        raise ValueError(f"daily load must be a whole number of AU from 0, got {load_au!r}")
+    load = float(load_au)
+    if previous is None:
+        # Seeded as in ``_metrics_rows``: the EWMAs start at the first day's load, CTL/ATL at 0.
+        ewma_acute = ewma_chronic = load
+        ctl = atl = 0.0
+        history, cum, cum_sq = 0, 0, 0
+    else:
+        if day.toordinal() != previous.day.toordinal() + 1:
+            raise ValueError("advance_state takes consecutive days")
+        ewma_acute, ewma_chronic = previous.ewma_acute_au, previous.ewma_chronic_au
+        ctl, atl = previous.ctl, previous.atl
+        history, cum, cum_sq = previous.history_days, previous.cum_load_au, previous.cum_load_sq
+    ewma_acute += EWMA_ACUTE_LAMBDA * (load - ewma_acute)
+    ewma_chronic += EWMA_CHRONIC_LAMBDA * (load - ewma_chronic)
+    tsb = ctl - atl
+    ctl += CTL_ALPHA * (load - ctl)
+    atl += ATL_ALPHA * (load - atl)
+    return LoadState(
+        day,
+        history + 1,
+        load_au,
+        cum + load_au,
+        cum_sq + load_au * load_au,
+        ewma_acute,
+        ewma_chronic,
+        ctl,
+        atl,
+        tsb,
+    )
+
+
+def roll_state(state: LoadState, day: date) -> LoadState:
+    """The state on a later ``day`` with no training after ``state.day`` (rest days, load 0);
+    ``state`` itself when ``day`` is its day."""
+    gap = day.toordinal() - state.day.toordinal()
+    if gap < 0:
+        raise ValueError("roll_state cannot go back in time")
+    if gap == 0:
+        return state
+    ewma_acute, ewma_chronic = state.ewma_acute_au, state.ewma_chronic_au
+    ctl, atl, tsb = state.ctl, state.atl, state.tsb
+    lam_a, lam_c, alpha_ctl, alpha_atl = (
+        EWMA_ACUTE_LAMBDA,
+        EWMA_CHRONIC_LAMBDA,
+        CTL_ALPHA,
+        ATL_ALPHA,
+    )
+    for _ in range(gap):
+        ewma_acute += lam_a * (0.0 - ewma_acute)
+        ewma_chronic += lam_c * (0.0 - ewma_chronic)
+        tsb = ctl - atl
+        ctl += alpha_ctl * (0.0 - ctl)
+        atl += alpha_atl * (0.0 - atl)
+    return LoadState(
+        day,
+        state.history_days + gap,
+        0,
+        state.cum_load_au,
+        state.cum_load_sq,
+        ewma_acute,
+        ewma_chronic,
+        ctl,
+        atl,
+        tsb,
+    )
+
+
+def metrics_from_state(
+    state: LoadState, *, week_before: LoadState | None, month_before: LoadState | None
+) -> DayMetrics:
+    """Every metric of ``state.day``, equal to ``compute_metrics``'s row for that day.
+
+    ``week_before`` is the state on or before ``state.day - 7`` (its cumulative sums are those of
+    that day: no training in between), ``month_before`` the same for ``state.day - 28``; None
+    when that day is before the first training day."""
+    i = state.history_days - 1
+    sum7 = state.cum_load_au - (week_before.cum_load_au if week_before else 0)
+    sq7 = state.cum_load_sq - (week_before.cum_load_sq if week_before else 0)
+    sum28 = state.cum_load_au - (month_before.cum_load_au if month_before else 0)
+    # From here on, the expressions of ``_metrics_rows`` with scale = 1 (whole AU).
+    scale = 1
+    n7 = ACUTE_DAYS if i >= ACUTE_DAYS - 1 else i + 1
+    n28 = CHRONIC_DAYS if i >= CHRONIC_DAYS - 1 else i + 1
+    week_load_au = sum7 / scale
+    sum_uncoupled = sum28 - sum7
+    n_uncoupled = n28 - n7
+    uncoupled_au = sum_uncoupled / (n_uncoupled * scale) if n_uncoupled else None
+    ewma_acute, ewma_chronic = state.ewma_acute_au, state.ewma_chronic_au
+    if i >= CHRONIC_DAYS - 1:
+        acwr_coupled = (
+            Derived(sum7 * CHRONIC_DAYS / (sum28 * ACUTE_DAYS), None) if sum28 else _CHRONIC_ZERO
+        )
+        acwr_uncoupled = (
+            Derived(sum7 * UNCOUPLED_CHRONIC_DAYS / (sum_uncoupled * ACUTE_DAYS), None)
+            if sum_uncoupled
+            else _CHRONIC_ZERO
+        )
+        acwr_ewma = Derived(ewma_acute / ewma_chronic, None) if ewma_chronic else _CHRONIC_ZERO
+    else:
+        acwr_coupled = acwr_uncoupled = acwr_ewma = _INSUFFICIENT
+    if i >= MONOTONY_DAYS - 1:
+        spread = MONOTONY_DAYS * sq7 - sum7 * sum7
+        if spread:
+            monotony_value = math.sqrt((MONOTONY_DAYS - 1) * sum7 * sum7 / (MONOTONY_DAYS * spread))
+            monotony = Derived(monotony_value, None)
+            strain = Derived(week_load_au * monotony_value, None)
+        else:
+            monotony = strain = _NO_VARIATION
+    else:
+        monotony = strain = _INSUFFICIENT
+    return DayMetrics(
+        state.day,
+        state.history_days,
+        float(state.load_au),
+        week_load_au,
+        sum7 / (n7 * scale),
+        sum28 / (n28 * scale),
+        uncoupled_au,
+        acwr_coupled,
+        acwr_uncoupled,
+        ewma_acute,
+        ewma_chronic,
+        acwr_ewma,
+        monotony,
+        strain,
+        state.ctl,
+        state.atl,
+        state.tsb,
+        _band(acwr_coupled.value),
+        _band(acwr_ewma.value),
+    )

@@ -498,7 +498,11 @@ def _collect_reports(
         if group is None or _hours(now, signal.reported_at) >= DOMS_ZERO_WEIGHT_H:
             continue
         # Enums are re-made from their values, so plain strings from the database work too.
-        clean = replace(signal, severity=_level(signal.severity), kind=SorenessKind(signal.kind))
+        clean = signal
+        if type(signal.kind) is not SorenessKind or not 0 <= signal.severity <= 10:
+            clean = replace(
+                signal, severity=_level(signal.severity), kind=SorenessKind(signal.kind)
+            )
         for side in _sides(group, signal.side):
             by_time = grouped.setdefault((group.code, side), {})
             by_time.setdefault(signal.reported_at, []).append(clean)
@@ -524,17 +528,33 @@ def _collect_treatments(
                 kept.clear()
             if not kept or record.treated_at == kept[0].treated_at:
                 kept.append(record)
-    result: dict[_Unit, _LastTreatment] = {}
-    for unit, records in latest.items():
-        before = [_level(r.pain_before) for r in records if r.pain_before is not None]
-        after = [_level(r.pain_after) for r in records if r.pain_after is not None]
-        result[unit] = _LastTreatment(
-            hours=_hours(now, records[0].treated_at),
-            trigger_points=max(max(r.trigger_points_found, 0) for r in records),
-            pain_before=max(before, default=None),
-            pain_after=max(after, default=None),
-        )
-    return result
+    return {unit: _merge_last(now, records) for unit, records in latest.items()}
+
+
+def _merge_last(now: datetime, records: Sequence[TreatmentRecord]) -> _LastTreatment:
+    """The records of a unit's last instant as one treatment (the max of each number)."""
+    before = [_level(r.pain_before) for r in records if r.pain_before is not None]
+    after = [_level(r.pain_after) for r in records if r.pain_after is not None]
+    return _LastTreatment(
+        hours=_hours(now, records[0].treated_at),
+        trigger_points=max(max(r.trigger_points_found, 0) for r in records),
+        pain_before=max(before, default=None),
+        pain_after=max(after, default=None),
+    )
+
+
+def _last_treatment(
+    now: datetime, group: MuscleGroupRef, side: Side | None, records: Sequence[TreatmentRecord]
+) -> _LastTreatment | None:
+    """``_collect_treatments(...)[(group.code, side)]`` from the records of that group only."""
+    kept: list[TreatmentRecord] = []
+    for record in records:
+        if side in _sides(group, record.side):
+            if kept and record.treated_at > kept[0].treated_at:
+                kept.clear()
+            if not kept or record.treated_at == kept[0].treated_at:
+                kept.append(record)
+    return _merge_last(now, kept) if kept else None
 
 
 def _collect_injuries(
@@ -623,6 +643,70 @@ def _technique(
     return Technique.EFFLEURAGE_FLUSH, "general recovery"
 
 
+@dataclass(frozen=True, slots=True)
+class _Score:
+    """The numbers behind a unit's score (``_unit_score``); ``_focus`` words them as reasons."""
+
+    severity: int
+    weight: float
+    boost: float
+    previous: int | None  # severity of the report before the latest, when the boost applies
+    gap: float
+    penalty: float
+    trigger_points: bool  # the trigger-point follow-up applies
+    pain_not_improved: bool
+    soreness: float
+    maintenance: float
+    follow_up: float
+    score: float
+
+
+def _unit_score(
+    ctx: _Context, demand: float, reports: list[_Report], last: _LastTreatment | None
+) -> _Score:
+    """Score of one unit (group, side), unrounded: the arithmetic ``_focus`` reports and
+    ``top_focus`` ranks with, so both always agree."""
+    latest = reports[-1] if reports else None
+    severity = latest.severity if latest else 0
+    weight = doms_time_course_weight(latest.hours) if latest else 0.0
+    boost = 0.0
+    previous = None
+    since_match = ctx.last_match_at is not None and latest and latest.at >= ctx.last_match_at
+    if ctx.post_match and since_match and severity > 0:
+        previous = reports[-2].severity if len(reports) > 1 else None
+        if previous is None or severity > previous:
+            boost = POST_MATCH_RISING_BOOST
+    gap = treatment_gap_factor(last.hours if last else None)
+    follow_up = penalty = 0.0
+    if last is not None and last.hours < RECENT_TREATMENT_WINDOW_H:
+        penalty = RECENT_TREATMENT_PENALTY_POINTS * (1.0 - last.hours / RECENT_TREATMENT_WINDOW_H)
+    trigger_points = pain_not_improved = False
+    if last is not None and last.hours <= FOLLOW_UP_WINDOW_DAYS * 24:
+        if last.trigger_points > 0:
+            follow_up += TRIGGER_POINT_FOLLOW_UP_POINTS
+            trigger_points = True
+        if _pain_not_improved(last):
+            follow_up += PAIN_NOT_IMPROVED_POINTS
+            pain_not_improved = True
+    soreness = SORENESS_POINTS_PER_LEVEL * severity * weight
+    maintenance = MAINTENANCE_POINTS * demand * ctx.exposure * gap
+    score = boost + max(0.0, soreness + maintenance + follow_up - penalty)
+    return _Score(
+        severity,
+        weight,
+        boost,
+        previous,
+        gap,
+        penalty,
+        trigger_points,
+        pain_not_improved,
+        soreness,
+        maintenance,
+        follow_up,
+        score,
+    )
+
+
 def _focus(
     ctx: _Context,
     group: MuscleGroupRef,
@@ -634,9 +718,9 @@ def _focus(
 ) -> FocusItem:
     reasons: list[str] = []
     warnings: list[WarningItem] = []
+    parts_ = _unit_score(ctx, demand, reports, last)
     latest = reports[-1] if reports else None
-    severity = latest.severity if latest else 0
-    weight = doms_time_course_weight(latest.hours) if latest else 0.0
+    severity, weight = parts_.severity, parts_.weight
     worst: dict[SorenessKind, int] = {}
     for entry in latest.entries if latest else ():
         worst.setdefault(entry.kind, entry.severity)  # entries come most severe first
@@ -646,43 +730,33 @@ def _focus(
         parts = " and ".join(f"{_KIND_WORD[k]} {v}/10" for k, v in worst.items() if v > 0)
         fading = f" (fading: counts {weight:.0%})" if weight < 1 else ""
         reasons.append(f"{parts} {_ago(latest.hours)}{fading}")
-    boost = 0.0
-    since_match = ctx.last_match_at is not None and latest and latest.at >= ctx.last_match_at
-    if ctx.post_match and since_match and severity > 0:
-        previous = reports[-2].severity if len(reports) > 1 else None
-        if previous is None:
-            boost = POST_MATCH_RISING_BOOST
+    if parts_.boost:
+        if parts_.previous is None:
             reasons.append(f"new soreness since the match: {severity}/10")
-        elif severity > previous:
-            boost = POST_MATCH_RISING_BOOST
-            reasons.append(f"soreness rising since the match: {previous}/10 -> {severity}/10")
+        else:
+            reasons.append(
+                f"soreness rising since the match: {parts_.previous}/10 -> {severity}/10"
+            )
     if demand > 0:
         reasons.append(f"{_demand_level(demand)} demand in {ctx.sport} ({demand:.2f})")
         reasons.extend([ctx.load_note] if ctx.load_note else [])
     else:
         reasons.append(f"not loaded by {ctx.sport}" + (", but sore" if severity > 0 else ""))
-    gap = treatment_gap_factor(last.hours if last else None)
-    follow_up = penalty = 0.0
-    tp_follow_up = False
     if last is None:
         reasons.append("no treatment on record")
     elif last.hours < RECENT_TREATMENT_WINDOW_H:
-        penalty = RECENT_TREATMENT_PENALTY_POINTS * (1.0 - last.hours / RECENT_TREATMENT_WINDOW_H)
         reasons.append(f"treated {_ago(last.hours)}: ranks lower")
         warnings.append(_warn(WarningCode.RECENTLY_TREATED, ago=_ago(last.hours)))
     else:
         reasons.append(f"{int(last.hours // 24)} days since last treated")
-    if last is not None and last.hours <= FOLLOW_UP_WINDOW_DAYS * 24:
-        if last.trigger_points > 0:
-            follow_up += TRIGGER_POINT_FOLLOW_UP_POINTS
-            tp_follow_up = True
-            plural = "" if last.trigger_points == 1 else "s"
-            reasons.append(f"{last.trigger_points} trigger point{plural} found last time")
-        if _pain_not_improved(last):
-            follow_up += PAIN_NOT_IMPROVED_POINTS
-            tp_follow_up = True
-            change = f"{last.pain_before}/10 -> {last.pain_after}/10"
-            reasons.append(f"pain not improved last time ({change})")
+    tp_follow_up = parts_.trigger_points or parts_.pain_not_improved
+    if last is not None and parts_.trigger_points:
+        plural = "" if last.trigger_points == 1 else "s"
+        reasons.append(f"{last.trigger_points} trigger point{plural} found last time")
+    if last is not None and parts_.pain_not_improved:
+        change = f"{last.pain_before}/10 -> {last.pain_after}/10"
+        reasons.append(f"pain not improved last time ({change})")
+    boost, gap, penalty, follow_up = parts_.boost, parts_.gap, parts_.penalty, parts_.follow_up
     flags = _flags(reports)  # the unit is not excluded, so any flag is older than 72 h
     if flags:
         report, entry = flags[-1]
@@ -711,9 +785,7 @@ def _focus(
         minutes = PRE_EVENT_MINUTES
     elif ctx.mode is SessionMode.PRE_MATCH_LIGHT:
         minutes = PRE_MATCH_MINUTES
-    soreness = SORENESS_POINTS_PER_LEVEL * severity * weight
-    maintenance = MAINTENANCE_POINTS * demand * ctx.exposure * gap
-    score = boost + max(0.0, soreness + maintenance + follow_up - penalty)
+    soreness, maintenance, score = parts_.soreness, parts_.maintenance, parts_.score
     parts_of_score = (soreness, demand, ctx.exposure, gap, maintenance, follow_up, boost, penalty)
     return FocusItem(
         rank=0,
@@ -731,14 +803,20 @@ def _focus(
     )
 
 
+def _same_but_side(left: FocusItem | AvoidItem, right: FocusItem | AvoidItem) -> bool:
+    """``replace(left, side=None) == replace(right, side=None)`` without building the copies:
+    the same class and every other field equal (dataclass equality compares the fields)."""
+    if type(left) is not type(right):
+        return False
+    mine, theirs = dict(vars(left)), dict(vars(right))
+    mine["side"] = theirs["side"] = None
+    return mine == theirs
+
+
 def _merge_sides(by_side: Mapping[Side | None, _T]) -> list[_T]:
     """Left and right identical in everything but the side are reported once, as BOTH."""
     left, right = by_side.get(Side.LEFT), by_side.get(Side.RIGHT)
-    if (
-        left is not None
-        and right is not None
-        and replace(left, side=None) == replace(right, side=None)
-    ):
+    if left is not None and right is not None and _same_but_side(left, right):
         return [replace(left, side=Side.BOTH)]
     return [by_side[side] for side in sorted(by_side, key=_side_key)]
 
@@ -816,3 +894,103 @@ def recommend(
         focus=tuple(focus),
         avoid=tuple(avoid),
     )
+
+
+def top_focus(
+    *,
+    now: datetime,
+    groups: Sequence[MuscleGroupRef],
+    demand: Mapping[str, float],
+    soreness: Sequence[SorenessSignal],
+    treatments: Sequence[TreatmentRecord],
+    injuries: Sequence[InjurySignal],
+    load: LoadContext,
+    sport_name: str = "",
+    limit: int = 8,
+) -> FocusItem | None:
+    """``recommend(...).focus[0]`` (None when the focus is empty) for the same arguments, without
+    building the rest: dashboards and the therapist queue show only the top item.
+
+    Units (group, side) are scored with the arithmetic of ``recommend`` (``_unit_score``), but
+    only while an upper bound of their score can still reach the best one found; only the
+    winning group's items are built, and merged across sides as ``recommend`` does."""
+    if limit < 0:
+        raise ValueError("limit must be >= 0")
+    catalogue: dict[str, MuscleGroupRef] = {}
+    for ref in groups:
+        if ref.code in catalogue:
+            raise ValueError(f"duplicate muscle group code: {ref.code}")
+        catalogue[ref.code] = ref
+    ctx, _ = _context(now, load, sport_name)
+    if min(limit, MODE_MAX_ITEMS.get(ctx.mode, limit)) == 0:
+        return None
+    reports = _collect_reports(now, catalogue, soreness)
+    injured = _collect_injuries(catalogue, injuries)
+    treated: dict[str, list[TreatmentRecord]] = {}
+    for record in treatments:
+        treated.setdefault(record.muscle_group, []).append(record)
+    demands = {code: min(_finite(demand.get(code)) or 0.0, 1.0) for code in catalogue}
+
+    best: tuple[float, str] | None = None  # (-rounded score, code): the smaller, the better
+
+    def visit(group: MuscleGroupRef, side: Side | None) -> None:
+        nonlocal best
+        unit = (group.code, side)
+        unit_reports = reports.get(unit, [])
+        if _avoid(group, side, injured.get(unit), unit_reports) is not None:
+            return
+        last = _last_treatment(now, group, side, treated.get(group.code, ()))
+        score = _unit_score(ctx, demands[group.code], unit_reports, last).score
+        key = (-round(score, SCORE_DECIMALS), group.code)
+        if best is None or key < best:
+            best = key
+
+    # Every unit scores at most: the post-match boost when it may apply, its latest soreness in
+    # full, maintenance with no treatment gap, and the largest follow-up when its group was
+    # treated within the follow-up window. Units are visited by decreasing bound only while the
+    # bound can still reach the best score found (ties go to the smaller code, so an equal bound
+    # is still visited); an untreated unit without reports scores its bound exactly.
+    follow_up_h = FOLLOW_UP_WINDOW_DAYS * 24
+    most_follow_up = TRIGGER_POINT_FOLLOW_UP_POINTS + PAIN_NOT_IMPROVED_POINTS
+    boost = POST_MATCH_RISING_BOOST if ctx.post_match else 0.0
+    bounds: list[tuple[float, str, Side | None]] = []
+    for code, group in catalogue.items():
+        records = treated.get(code)
+        maintenance = MAINTENANCE_POINTS * demands[code] * ctx.exposure * 1.0
+        follow_up = 0.0
+        if records and any(_hours(now, r.treated_at) <= follow_up_h for r in records):
+            follow_up = most_follow_up
+        for side in _sides(group, Side.BOTH):
+            unit_reports = reports.get((code, side))
+            soreness_max = (
+                SORENESS_POINTS_PER_LEVEL * unit_reports[-1].severity if unit_reports else 0.0
+            )
+            bound = (boost if unit_reports else 0.0) + max(
+                0.0, soreness_max + maintenance + follow_up - 0.0
+            )
+            bounds.append((round(bound, SCORE_DECIMALS), code, side))
+    bounds.sort(key=lambda unit: (-unit[0], unit[1]))
+    for bound, code, side in bounds:
+        if best is not None and -bound > best[0]:
+            break  # this and every later unit scores below the best
+        visit(catalogue[code], side)
+    if best is None:
+        return None
+    group = catalogue[best[1]]
+    tight_codes = set()
+    for (other, _), unit_reports in reports.items():
+        if catalogue[other].region == group.region and any(
+            e.kind is SorenessKind.TIGHTNESS and e.severity for e in unit_reports[-1].entries
+        ):
+            tight_codes.add(other)
+    broad = bool(group.region) and len(tight_codes) >= BROAD_TENSION_MIN_GROUPS
+    ranked: dict[Side | None, FocusItem] = {}
+    for side in _sides(group, Side.BOTH):
+        unit = (group.code, side)
+        unit_reports = reports.get(unit, [])
+        if _avoid(group, side, injured.get(unit), unit_reports) is None:
+            last = _last_treatment(now, group, side, treated.get(group.code, ()))
+            ranked[side] = _focus(ctx, group, side, demands[group.code], unit_reports, last, broad)
+    first = min(_merge_sides(ranked), key=lambda f: (-f.score, _side_key(f.side)))
+    summary = f"{_label(first.name, first.side)}: {', '.join(first.reasons)}"
+    return replace(first, rank=1, summary=summary)

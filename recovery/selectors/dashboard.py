@@ -37,7 +37,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from accounts.access import Access, Action, Relation, Resource, team_ids_of
 from accounts.models import Membership, Role, Team, User
 from recovery.domain.metrics import DayMetrics, Derived, Reason, RiskBand
-from recovery.domain.recommendation import FocusItem, Recommendation
+from recovery.domain.recommendation import FocusItem
 from recovery.domain.wellness import (
     WELLNESS_BASELINE_DAYS,
     WELLNESS_ITEMS,
@@ -52,8 +52,24 @@ from recovery.models import (
     SorenessEntry,
     SorenessReport,
 )
-from recovery.selectors.load import metrics_by_athlete
-from recovery.selectors.recommendation import recommendations_for
+from recovery.selectors.load import (
+    CONTEXT_COLUMNS,
+    context_columns,
+    context_from,
+    local_day,
+    metrics_on_days,
+)
+from recovery.selectors.recommendation import (
+    SORENESS_WINDOW,
+    Catalogue,
+    InjuryRecord,
+    RecommendationInputs,
+    Signals,
+    catalogue_for,
+    recommendation_inputs,
+    signals_for,
+    top_focus_for,
+)
 
 # --- Windows and limits -------------------------------------------------------------------------
 SORE_WINDOW: Final = timedelta(hours=72)
@@ -503,27 +519,17 @@ class _Entry:
     kind: str
 
 
-def _recent_entries(athlete_ids: Collection[uuid.UUID], end: datetime) -> list[_Entry]:
-    """Sore entries (severity above 0) reported in the 72 h before `end`. One query."""
-    rows = (
-        SorenessEntry.objects.filter(
-            report__athlete_id__in=list(athlete_ids),
-            report__reported_at__gte=end - SORE_WINDOW,
-            report__reported_at__lt=end,
-            severity__gt=0,
-        )
-        .order_by()
-        .values_list(
-            "report__athlete_id",
-            "report__reported_at",
-            "muscle_group_id",
-            "muscle_group__name",
-            "side",
-            "severity",
-            "kind",
-        )
-    )
-    return [_Entry(*row) for row in rows]
+def _recent_entries(signals: Signals, names: Mapping[str, str], end: datetime) -> list[_Entry]:
+    """Sore entries (severity above 0) reported in the 72 h before `end`, from the signals the
+    recommendation read too (their window covers these 72 h)."""
+    start = end - SORE_WINDOW
+    return [
+        _Entry(athlete_id, e.reported_at, e.muscle_group, names.get(e.muscle_group, e.muscle_group),
+               e.side, e.severity, e.kind)
+        for athlete_id, entries in signals.soreness.items()
+        for e in entries
+        if e.severity > 0 and start <= e.reported_at < end
+    ]  # fmt: skip
 
 
 def _sore_groups(entries: Iterable[_Entry]) -> list[SoreGroup]:
@@ -573,42 +579,46 @@ def _team_sore_groups(entries: Iterable[_Entry]) -> list[TeamSoreGroup]:
     ]
 
 
-def _injuries(athlete_ids: Collection[uuid.UUID], day: date) -> dict[uuid.UUID, list[InjuryRow]]:
+def _injuries(
+    signals: Signals, catalogue_names: Mapping[str, str], sort_order: Mapping[str, int], day: date
+) -> dict[uuid.UUID, list[InjuryRow]]:
     """Injuries not resolved on `day`: begun by then and still open, or resolved only later
-    (shown with their current status and resolution date). One query."""
-    rows = (
-        Injury.objects.filter(athlete_id__in=list(athlete_ids), onset_date__lte=day)
-        .filter(~Q(status=InjuryStatus.RESOLVED) | Q(resolved_date__gt=day))
-        .order_by("athlete_id", "-onset_date", "muscle_group__sort_order", "side")
-        .values_list(
-            "athlete_id",
-            "muscle_group_id",
-            "muscle_group__name",
-            "side",
-            "status",
-            "onset_date",
-            "resolved_date",
+    (shown with their current status and resolution date); latest onset first, then body-map
+    order, then side (no side last). From the signals (their window covers these)."""
+
+    def shown(injury: InjuryRecord) -> bool:
+        still_open = injury.status != InjuryStatus.RESOLVED or (
+            injury.resolved_date is not None and injury.resolved_date > day
         )
-    )
-    injuries: dict[uuid.UUID, list[InjuryRow]] = defaultdict(list)
-    for athlete_id, group, name, side, status, onset, resolved in rows:
-        injuries[athlete_id].append(
+        return injury.onset_date <= day and still_open
+
+    def order(injury: InjuryRecord) -> tuple[int, int, bool, str]:
+        return (
+            -injury.onset_date.toordinal(),
+            sort_order.get(injury.muscle_group, 0),
+            injury.side is None,
+            injury.side or "",
+        )
+
+    injuries: dict[uuid.UUID, list[InjuryRow]] = {}
+    for athlete_id, records in signals.injuries.items():
+        rows: list[InjuryRow] = [
             {
-                "muscle_group": group,
-                "name": name,
-                "side": side,
-                "status": status,
-                "onset_date": onset,
-                "resolved_date": resolved,
+                "muscle_group": i.muscle_group,
+                "name": catalogue_names.get(i.muscle_group, i.muscle_group),
+                "side": i.side,
+                "status": i.status,
+                "onset_date": i.onset_date,
+                "resolved_date": i.resolved_date,
             }
-        )
+            for i in sorted(filter(shown, records), key=order)
+        ]
+        if rows:
+            injuries[athlete_id] = rows
     return injuries
 
 
-def _top_focus(recommendation: Recommendation | None) -> TopFocus | None:
-    item: FocusItem | None = (
-        recommendation.focus[0] if recommendation and recommendation.focus else None
-    )
+def _top_focus(item: FocusItem | None) -> TopFocus | None:
     if item is None:
         return None
     return {
@@ -629,12 +639,14 @@ def _local_date(moment: datetime | None, zone: ZoneInfo) -> date | None:
 def team_dashboard(*, team: Team, day: date, now: datetime | None = None) -> TeamDashboard:
     """Every active athlete of the team as of the end of `day`, and the team summary.
 
-    Queries: the athletes (flags, last report, last massage as subqueries), loads, soreness of
-    the last 72 h, wellness reports, injuries, and the recommendations' fixed number."""
+    Queries, whatever the number of athletes: the athletes (flags, last report, last massage,
+    sport and time zone as subqueries), the load metrics (per-day table), the signals (soreness,
+    treatments, injuries, matches: one UNION), the catalogue with the sports' demand, and the
+    wellness reports; plus the caller's access and the team, read by the view."""
     zone = team_zone(team)
     end = day_end(day, zone)
     # The recommendation is for the next session: as of now while the day is not over, else as
-    # of its last instant (`recommendations_for` includes records at `at`; the day excludes `end`).
+    # of its last instant (the recommendation includes records at `at`; the day excludes `end`).
     recommend_at = min(end - timedelta(microseconds=1), now or timezone.now())
     athletes = list(
         Membership.objects.filter(team_id=team.pk, role=Role.ATHLETE, is_active=True)
@@ -642,18 +654,25 @@ def team_dashboard(*, team: Team, day: date, now: datetime | None = None) -> Tea
             open_flags=_open_flags(end),
             last_report_at=_last_report_at(end),
             last_massage_at=_last_massage_at(end),
+            **context_columns("user"),
         )
         .order_by("user__full_name", "user_id")
         .values_list(
-            "user_id", "user__full_name", "open_flags", "last_report_at", "last_massage_at"
+            "user_id",
+            "user__full_name",
+            "open_flags",
+            "last_report_at",
+            "last_massage_at",
+            *CONTEXT_COLUMNS,
         )
     )
     ids = [row[0] for row in athletes]
-    metrics = metrics_by_athlete(athlete_ids=ids, day=day)
-    recommendations = recommendations_for(athlete_ids=ids, at=recommend_at)
-    entries = _recent_entries(ids, end)
+    inputs = _dashboard_inputs(athletes, day=day, end=end, at=recommend_at)
+    metrics = inputs.metrics
+    focus = top_focus_for(inputs, ids)
+    entries = _recent_entries(inputs.signals, inputs.catalogue.names, end)
     wellness_reports = _wellness_reports(ids, day, end)
-    injuries = _injuries(ids, day)
+    injuries = _injuries(inputs.signals, inputs.catalogue.names, inputs.catalogue.sort_order, day)
 
     entries_by_athlete: dict[uuid.UUID, list[_Entry]] = defaultdict(list)
     for entry in entries:
@@ -661,8 +680,8 @@ def team_dashboard(*, team: Team, day: date, now: datetime | None = None) -> Tea
     rows: list[DashboardAthlete] = []
     bands: dict[str, int] = {band.value: 0 for band in RiskBand} | {"unknown": 0}
     unreported: list[UnreportedAthlete] = []
-    for athlete_id, name, open_flags, last_report_at, last_massage_at in athletes:
-        load = _load(metrics.get(athlete_id))
+    for athlete_id, name, open_flags, last_report_at, last_massage_at, *_ in athletes:
+        load = _load(metrics.get((athlete_id, day)))
         bands[load["acwr"]["risk_band"] or "unknown"] += 1
         if last_report_at is None or last_report_at < end - NO_REPORT_WINDOW:
             unreported.append({"athlete": _ref(athlete_id, name), "last_report_at": last_report_at})
@@ -675,7 +694,7 @@ def team_dashboard(*, team: Team, day: date, now: datetime | None = None) -> Tea
                 "open_flags": open_flags,
                 "injuries": injuries.get(athlete_id, []),
                 "last_massage_on": _local_date(last_massage_at, zone),
-                "top_focus": _top_focus(recommendations.get(athlete_id)),
+                "top_focus": _top_focus(focus.get(athlete_id)),
             }
         )
     return {
@@ -691,6 +710,39 @@ def team_dashboard(*, team: Team, day: date, now: datetime | None = None) -> Tea
         },
         "athletes": rows,
     }
+
+
+def _dashboard_inputs(
+    athletes: Sequence[tuple[Any, ...]], *, day: date, end: datetime, at: datetime
+) -> RecommendationInputs:
+    """The recommendation's inputs, read so that the dashboard's own needs come along: the
+    metrics of the team's day next to those of each athlete's own local day, and soreness back to
+    the start of the dashboard's 72 h as well as the recommendation's 7 days. Three queries
+    (none without athletes)."""
+    contexts = {row[0]: context_from(*row[5:]) for row in athletes}
+    if not contexts:
+        return RecommendationInputs(
+            at=at, match_at=None, catalogue=Catalogue([], {}, {}, {}), contexts={},
+            signals=Signals(), metrics={},
+        )  # fmt: skip
+    own_days = {athlete_id: local_day(at, c.time_zone) for athlete_id, c in contexts.items()}
+    return RecommendationInputs(
+        at=at,
+        match_at=None,
+        catalogue=catalogue_for(c.sport for c in contexts.values() if c.sport),
+        contexts=contexts,
+        signals=signals_for(
+            list(contexts),
+            at=at,
+            soreness_from=min(at - SORENESS_WINDOW, end - SORE_WINDOW),
+            soreness_until=end,
+            injuries_until=max(day, *own_days.values()),
+            resolved_after=day,
+        ),
+        metrics=metrics_on_days(
+            pairs=[*((athlete_id, day) for athlete_id in contexts), *own_days.items()]
+        ),
+    )
 
 
 # --- Therapist queue ------------------------------------------------------------------------------
@@ -711,8 +763,9 @@ def therapist_queue(
     """Athletes of the teams where `user` is an active therapist, most urgent first (see the
     urgency constants above). 403 for a user who is nobody's therapist; `team_id` must be one of
     their therapist teams, else 404. An athlete in several of them is listed once, with the first
-    team by name. Queries: the therapist's teams, the athletes (flags, injuries and the next
-    planned session as subqueries), and the recommendations' fixed number."""
+    team by name. Queries: the therapist's teams, the athletes (flags, injuries, the next planned
+    session, sport and time zone as subqueries), and the recommendation's three (catalogue,
+    signals, load metrics), whatever the number of athletes."""
     at = now or timezone.now()
     teams = list(
         team_ids_of(user, roles=frozenset({Relation.THERAPIST})).values_list("team_id", flat=True)
@@ -731,6 +784,7 @@ def therapist_queue(
             rehab_injuries=_injury_count(InjuryStatus.REHAB),
             next_session_id=_next_planned(at, "id"),
             next_session_at=_next_planned(at, "scheduled_at"),
+            **context_columns("user"),
         )
         .order_by("team__name", "team_id", "user_id")
         .values_list(
@@ -743,12 +797,17 @@ def therapist_queue(
             "rehab_injuries",
             "next_session_id",
             "next_session_at",
+            *CONTEXT_COLUMNS,
         )
     )
     athletes: dict[uuid.UUID, tuple[Any, ...]] = {}
     for row in rows:
         athletes.setdefault(row[0], row)
-    recommendations = recommendations_for(athlete_ids=list(athletes), at=at)
+    focus: dict[uuid.UUID, FocusItem | None] = {}
+    if athletes:
+        contexts = {athlete_id: context_from(*row[9:]) for athlete_id, row in athletes.items()}
+        inputs = recommendation_inputs(list(athletes), at=at, contexts=contexts)
+        focus = top_focus_for(inputs, athletes)
     items: list[TherapistQueueItem] = []
     for (
         athlete_id,
@@ -760,10 +819,11 @@ def therapist_queue(
         rehab,
         session_id,
         session_at,
+        *_,
     ) in athletes.values():
-        focus = _top_focus(recommendations.get(athlete_id))
+        top = _top_focus(focus.get(athlete_id))
         components = urgency_components(
-            focus_score=focus["score"] if focus else 0.0,
+            focus_score=top["score"] if top else 0.0,
             open_flags=flags,
             injuries={InjuryStatus.ACTIVE: active, InjuryStatus.REHAB: rehab},
         )
@@ -776,7 +836,7 @@ def therapist_queue(
                     DECIMALS,
                 ),
                 "urgency_components": components,
-                "top_focus": focus,
+                "top_focus": top,
                 "open_flags": flags,
                 "active_injuries": active + rehab,
                 "planned_session": (

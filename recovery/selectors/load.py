@@ -3,6 +3,10 @@
 The maths is `recovery.domain.metrics`; this module only fetches the daily loads, in ONE query
 whatever the number of athletes or the length of history, and hands them to the domain.
 
+The metrics of ONE day for many athletes (dashboards, the recommendation's load context) are read
+from the per-day table instead (`AthleteDailyLoad`, kept by `recovery.services.daily_loads`):
+three stored rows per athlete, never the whole history (`metrics_on_days`).
+
 A session's `date` is its local calendar day (the client or the service sets it in the team's time
 zone), so the series is read as stored: no time-zone conversion here. A day's load is the sum of
 its sessions' sRPE (`load_au`), summed by the database.
@@ -10,19 +14,28 @@ its sessions' sRPE (`load_au`), summed by the database.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, Final
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from rest_framework.exceptions import NotFound
 
 from accounts.access import Resource, athlete_filter
 from accounts.models import Membership, Role, User
-from recovery.domain.metrics import DayMetrics, metrics_for_range
-from recovery.models import TrainingSession
+from recovery.domain.metrics import (
+    DayMetrics,
+    LoadState,
+    metrics_for_range,
+    metrics_from_state,
+    roll_state,
+)
+from recovery.models import AthleteDailyLoad, TrainingSession
 
 DEFAULT_TIME_ZONE = "UTC"
 
@@ -42,6 +55,8 @@ class AthleteRef:
 
     user: User
     time_zone: str
+    context: AthleteContext | None = None
+    """Sport and time zone as the recommendation reads them (`with_context=True`)."""
 
     @property
     def id(self) -> UUID:
@@ -49,6 +64,77 @@ class AthleteRef:
 
     def today(self, now: datetime) -> date:
         return local_day(now, self.time_zone)
+
+
+@dataclass(frozen=True)
+class AthleteContext:
+    """What the recommendation reads about the athlete: the sport whose demand applies (their
+    primary sport, else their first team's) and the time zone of their days (first team's)."""
+
+    sport: str | None
+    sport_name: str
+    time_zone: str
+
+
+UNKNOWN_ATHLETE: Final = AthleteContext(sport=None, sport_name="", time_zone=DEFAULT_TIME_ZONE)
+CONTEXT_COLUMNS: Final = (
+    "ctx_own_sport",
+    "ctx_own_sport_name",
+    "ctx_team_sport",
+    "ctx_team_sport_name",
+    "ctx_time_zone",
+)
+
+
+def _sport_word(name: str) -> str:
+    """The sport as it reads in a reason: "Football (soccer)" -> "football"."""
+    name = name.split(" (", 1)[0].strip()
+    return name[:1].lower() + name[1:]
+
+
+def context_columns(user: str = "pk") -> dict[str, Any]:
+    """Annotations (named in CONTEXT_COLUMNS) that give an athlete's `AthleteContext` on a
+    queryset where `user` is the athlete: "pk" on User, "user" on Membership. The athlete's first
+    team (first joined: the one whose time zone and sport their days follow) is read by three
+    correlated subqueries, one index probe each."""
+    prefix = "" if user == "pk" else f"{user}__"
+    outer = OuterRef("pk" if user == "pk" else f"{user}_id")
+    team = Membership.objects.filter(user=outer, role=Role.ATHLETE, is_active=True).order_by(
+        "created_at", "id"
+    )
+    return {
+        "ctx_own_sport": F(f"{prefix}athlete_profile__primary_sport_id"),
+        "ctx_own_sport_name": F(f"{prefix}athlete_profile__primary_sport__name"),
+        "ctx_team_sport": Subquery(team.values("team__sport_id")[:1]),
+        "ctx_team_sport_name": Subquery(team.values("team__sport__name")[:1]),
+        "ctx_time_zone": Subquery(team.values("team__time_zone")[:1]),
+    }
+
+
+def context_from(
+    own_sport: str | None,
+    own_sport_name: str | None,
+    team_sport: str | None,
+    team_sport_name: str | None,
+    time_zone: str | None,
+) -> AthleteContext:
+    """The `AthleteContext` from the CONTEXT_COLUMNS values, in that order."""
+    return AthleteContext(
+        sport=own_sport or team_sport,
+        sport_name=_sport_word((own_sport and own_sport_name) or team_sport_name or ""),
+        time_zone=time_zone or DEFAULT_TIME_ZONE,
+    )
+
+
+def athlete_contexts(athlete_ids: Collection[UUID]) -> dict[UUID, AthleteContext]:
+    """Each athlete's context (one query); unknown ids get UNKNOWN_ATHLETE."""
+    rows = (
+        User.objects.filter(pk__in=list(athlete_ids))
+        .annotate(**context_columns("pk"))
+        .values_list("pk", *CONTEXT_COLUMNS)
+    )
+    found = {pk: context_from(*values) for pk, *values in rows}
+    return {athlete_id: found.get(athlete_id, UNKNOWN_ATHLETE) for athlete_id in athlete_ids}
 
 
 def zone_of(time_zone: str) -> ZoneInfo:
@@ -72,19 +158,31 @@ def athlete_team_memberships() -> QuerySet[Membership, Membership]:
     ).order_by("created_at", "id")
 
 
-def athlete_visible_to(*, user: User, athlete_id: UUID, resource: Resource) -> AthleteRef:
+def athlete_visible_to(
+    *, user: User, athlete_id: UUID, resource: Resource, with_context: bool = False
+) -> AthleteRef:
     """The athlete (a user with an athlete profile) if `user` may read `resource` of theirs;
-    404 otherwise, the same answer as for an id that does not exist. One query."""
-    athlete = (
-        User.objects.filter(athlete_filter(user, resource=resource, path="id"))
-        .filter(pk=athlete_id, athlete_profile__isnull=False)
-        .annotate(team_time_zone=Subquery(athlete_team_memberships().values("team__time_zone")[:1]))
-        .first()
+    404 otherwise, the same answer as for an id that does not exist. One query (which also reads
+    the athlete's `AthleteContext` with `with_context`)."""
+    athletes = User.objects.filter(athlete_filter(user, resource=resource, path="id")).filter(
+        pk=athlete_id, athlete_profile__isnull=False
     )
+    if with_context:
+        athletes = athletes.annotate(**context_columns("pk"))
+    else:
+        athletes = athletes.annotate(
+            ctx_time_zone=Subquery(athlete_team_memberships().values("team__time_zone")[:1])
+        )
+    athlete = athletes.first()
     if athlete is None:
         raise NotFound()
-    time_zone: str | None = getattr(athlete, "team_time_zone", None)
-    return AthleteRef(user=athlete, time_zone=time_zone or DEFAULT_TIME_ZONE)
+    time_zone: str | None = getattr(athlete, "ctx_time_zone", None)
+    context = (
+        context_from(*(getattr(athlete, name) for name in CONTEXT_COLUMNS))
+        if with_context
+        else None
+    )
+    return AthleteRef(user=athlete, time_zone=time_zone or DEFAULT_TIME_ZONE, context=context)
 
 
 def daily_loads_by_athlete(
@@ -134,10 +232,67 @@ def metrics_on(series: AthleteLoadSeries | None, day: date) -> DayMetrics | None
 def metrics_by_athlete(
     *, athlete_ids: Collection[UUID], day: date
 ) -> dict[UUID, DayMetrics | None]:
-    """The metrics of `day` for each athlete (one query in all); None for an athlete with no
-    training up to that day."""
-    series = daily_loads_by_athlete(athlete_ids=athlete_ids, until=day)
-    return {athlete_id: metrics_on(series.get(athlete_id), day) for athlete_id in athlete_ids}
+    """The metrics of `day` for each athlete (one query in all, from the per-day table); None
+    for an athlete with no training up to that day."""
+    found = metrics_on_days(pairs=[(athlete_id, day) for athlete_id in athlete_ids])
+    return {athlete_id: found[(athlete_id, day)] for athlete_id in athlete_ids}
+
+
+WEEK = timedelta(days=7)
+MONTH = timedelta(days=28)
+
+
+def metrics_on_days(
+    *, pairs: Iterable[tuple[UUID, date]]
+) -> dict[tuple[UUID, date], DayMetrics | None]:
+    """The metrics of each (athlete, day), equal to what the whole series gives, in ONE query
+    whatever the number of athletes: per athlete, the stored rows of the day, a week and four
+    weeks before (those that exist) and the last row on or before the day (the day itself, or
+    the last training before it, rolled on with rest days). None: no training up to that day."""
+    wanted = list(dict.fromkeys(pairs))
+    if not wanted:
+        return {}
+    by_day: dict[date, list[UUID]] = defaultdict(list)
+    for athlete_id, day in wanted:
+        by_day[day].append(athlete_id)
+    exact = Q()
+    for day, ids in by_day.items():
+        exact |= Q(athlete_id__in=ids, day__in=[day, day - WEEK, day - MONTH])
+    fields = ("athlete_id", *AthleteDailyLoad.STATE_FIELDS)
+    parts = [AthleteDailyLoad.objects.filter(exact).values_list(*fields)]
+    for day, ids in by_day.items():
+        latest = AthleteDailyLoad.objects.filter(athlete_id=OuterRef("pk"), day__lte=day).order_by(
+            "-day"
+        )
+        drivers = User.objects.filter(pk__in=ids).values(row=Subquery(latest.values("id")[:1]))
+        parts.append(AthleteDailyLoad.objects.filter(id__in=drivers).values_list(*fields))
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    states: dict[UUID, dict[date, LoadState]] = defaultdict(dict)
+    for athlete_id, *values in rows:
+        state = LoadState(*values)
+        states[athlete_id][state.day] = state
+    result: dict[tuple[UUID, date], DayMetrics | None] = {}
+    for athlete_id, day in wanted:
+        stored = states.get(athlete_id, {})
+        days = sorted(stored)
+        latest_state = _on_or_before(stored, days, day)
+        result[(athlete_id, day)] = (
+            None
+            if latest_state is None
+            else metrics_from_state(
+                roll_state(latest_state, day),
+                week_before=_on_or_before(stored, days, day - WEEK),
+                month_before=_on_or_before(stored, days, day - MONTH),
+            )
+        )
+    return result
+
+
+def _on_or_before(
+    stored: Mapping[date, LoadState], days: list[date], day: date
+) -> LoadState | None:
+    index = bisect_right(days, day)
+    return stored[days[index - 1]] if index else None
 
 
 def athlete_metrics(*, athlete_id: UUID, start: date, end: date) -> list[DayMetrics]:

@@ -1,9 +1,17 @@
 """Reads behind "where should the next session focus?" (DESIGN.md section 4).
 
 `recommendations_for` gathers the inputs of `recovery.domain.recommendation.recommend` for many
-athletes in a FIXED number of queries (eight, whatever the number of athletes) and calls the pure
-function once per athlete. `massage_session_comparison` puts a completed session next to the
-recommendation it was planned from and the soreness reported around it (plan vs outcome).
+athletes in a FIXED number of queries (four, whatever the number of athletes) and calls the pure
+function once per athlete; `top_focus_for` does the same for `top_focus`, the cheap path of the
+dashboards and the therapist queue, which show only the top item. `massage_session_comparison`
+puts a completed session next to the recommendation it was planned from and the soreness reported
+around it (plan vs outcome).
+
+The four queries (docs/performance.md explains the choice): the athletes' sports and time zones
+(or columns of the caller's own athlete query: `context_columns`), the catalogue with the sports'
+demand (`catalogue_for`), every signal of the athletes in one UNION ALL (soreness entries,
+treated areas, injuries and matches: `signals_for`) and the load metrics of each athlete's local
+day, from the per-day table (`recovery.selectors.load.metrics_on_days`).
 
 Access is the caller's business: these functions take athlete ids the caller may already see.
 """
@@ -13,21 +21,37 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
-from django.db.models import Prefetch, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    F,
+    FloatField,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    UUIDField,
+    Value,
+)
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Cast, Coalesce
 from rest_framework.exceptions import NotFound
 
 from accounts.models import User
 from backend.api.errors import Conflict
+from recovery.domain.metrics import DayMetrics
 from recovery.domain.recommendation import (
     DOMS_ZERO_WEIGHT_H,
     POST_MATCH_TO_H,
+    FocusItem,
     InjurySignal,
     InjuryStatus,
     LoadContext,
@@ -39,6 +63,7 @@ from recovery.domain.recommendation import (
     Technique,
     TreatmentRecord,
     recommend,
+    top_focus,
 )
 from recovery.models import (
     Injury,
@@ -52,11 +77,11 @@ from recovery.models import (
     TreatedArea,
 )
 from recovery.selectors.load import (
-    DEFAULT_TIME_ZONE,
-    athlete_team_memberships,
-    daily_loads_by_athlete,
+    AthleteContext,
+    AthleteRef,
+    athlete_contexts,
     local_day,
-    metrics_on,
+    metrics_on_days,
     zone_of,
 )
 from recovery.selectors.massage import massage_session_list_visible_to
@@ -78,206 +103,326 @@ BASELINE_WINDOW = SORENESS_WINDOW
 ACTIVE_INJURY_STATUSES = (InjuryStatus.ACTIVE.value, InjuryStatus.REHAB.value)
 
 
+# --- The catalogue and the sports' demand: one query ----------------------------------------------
 @dataclass(frozen=True)
-class _Athlete:
-    sport: str | None
-    sport_name: str
-    time_zone: str
+class Catalogue:
+    groups: list[MuscleGroupRef]
+    names: dict[str, str]
+    sort_order: dict[str, int]
+    demand: dict[str, dict[str, float]]
+    """Sport -> muscle group -> weight, for the sports asked for."""
 
 
 def _side(value: str | None) -> Side | None:
     return Side(value) if value else None
 
 
-def _sport_word(name: str) -> str:
-    """The sport as it reads in a reason: "Football (soccer)" -> "football"."""
-    name = name.split(" (", 1)[0].strip()
-    return name[:1].lower() + name[1:]
-
-
-def _athletes(athlete_ids: Collection[UUID]) -> dict[UUID, _Athlete]:
-    """Sport (primary, else the team's) and time zone of each athlete: one query."""
-    team = athlete_team_memberships()
-    rows = (
-        User.objects.filter(pk__in=list(athlete_ids))
-        .annotate(
-            team_sport=Subquery(team.values("team__sport_id")[:1]),
-            team_sport_name=Subquery(team.values("team__sport__name")[:1]),
-            team_time_zone=Subquery(team.values("team__time_zone")[:1]),
-        )
+def catalogue_for(sports: Iterable[str]) -> Catalogue:
+    """The muscle groups in catalogue order and the demand of `sports`: one UNION ALL query
+    (the groups, then the demand rows)."""
+    wanted = sorted(set(sports))
+    groups = MuscleGroup.objects.order_by().values_list(
+        Value(0, output_field=IntegerField()),
+        "code",
+        "name",
+        "has_sides",
+        "region",
+        "sort_order",
+        _null(FloatField()),
+    )
+    demand = (
+        SportDemand.objects.filter(sport_id__in=wanted)
+        .order_by()
         .values_list(
-            "pk",
-            "athlete_profile__primary_sport_id",
-            "athlete_profile__primary_sport__name",
-            "team_sport",
-            "team_sport_name",
-            "team_time_zone",
+            Value(1, output_field=IntegerField()),
+            "muscle_group_id",
+            "sport_id",
+            Value(False, output_field=BooleanField()),
+            _null(CharField()),
+            Value(0, output_field=IntegerField()),
+            "weight",
         )
     )
-    found = {
-        pk: _Athlete(
-            sport=own_sport or team_sport,
-            sport_name=_sport_word((own_sport and own_name) or team_name or ""),
-            time_zone=time_zone or DEFAULT_TIME_ZONE,
-        )
-        for pk, own_sport, own_name, team_sport, team_name, time_zone in rows
-    }
-    unknown = _Athlete(sport=None, sport_name="", time_zone=DEFAULT_TIME_ZONE)
-    return {athlete_id: found.get(athlete_id, unknown) for athlete_id in athlete_ids}
-
-
-def _groups() -> list[MuscleGroupRef]:
-    return [
-        MuscleGroupRef(code=code, name=name, has_sides=has_sides, region=region or None)
-        for code, name, has_sides, region in MuscleGroup.objects.order_by(
-            "sort_order", "code"
-        ).values_list("code", "name", "has_sides", "region")
-    ]
-
-
-def _demand(sports: Iterable[str]) -> dict[str, dict[str, float]]:
+    listed: list[tuple[int, str, str, bool, str | None]] = []
     by_sport: dict[str, dict[str, float]] = defaultdict(dict)
-    rows = SportDemand.objects.filter(sport_id__in=sorted(set(sports))).values_list(
-        "sport_id", "muscle_group_id", "weight"
+    for kind, code, text, has_sides, region, sort_order, weight in groups.union(demand, all=True):
+        if kind == 0:
+            listed.append((sort_order, code, text, has_sides, region))
+        else:
+            by_sport[text][code] = weight
+    listed.sort()
+    return Catalogue(
+        groups=[
+            MuscleGroupRef(code=code, name=name, has_sides=has_sides, region=region or None)
+            for _, code, name, has_sides, region in listed
+        ],
+        names={code: name for _, code, name, _, _ in listed},
+        sort_order={code: order for order, code, _, _, _ in listed},
+        demand=by_sport,
     )
-    for sport, group, weight in rows:
-        by_sport[sport][group] = weight
-    return by_sport
 
 
-def _soreness(ids: list[UUID], at: datetime) -> dict[UUID, list[SorenessSignal]]:
-    by_athlete: dict[UUID, list[SorenessSignal]] = defaultdict(list)
-    rows = SorenessEntry.objects.filter(
-        report__athlete_id__in=ids,
-        report__reported_at__gt=at - SORENESS_WINDOW,
-        report__reported_at__lte=at,
-    ).values_list(
-        "report__athlete_id",
-        "muscle_group_id",
-        "side",
-        "severity",
-        "kind",
-        "is_injury",
-        "report__reported_at",
-    )
-    for athlete_id, group, side, severity, kind, injury, reported_at in rows:
-        by_athlete[athlete_id].append(
-            SorenessSignal(
-                muscle_group=group,
-                side=_side(side),
-                severity=severity,
-                kind=SorenessKind(kind),
-                injury=injury,
-                reported_at=reported_at,
-            )
+# --- Every signal of the athletes: one query --------------------------------------------------
+SOURCE_SORENESS, SOURCE_TREATMENT, SOURCE_INJURY, SOURCE_MATCH = range(4)
+_SIGNAL_COLUMNS: Final[dict[str, Any]] = {
+    "athlete": UUIDField(),
+    "group": CharField(),
+    "side": CharField(),
+    "moment": DateTimeField(),
+    "day": DateField(),
+    "until": DateField(),
+    "n1": IntegerField(),
+    "n2": IntegerField(),
+    "n3": IntegerField(),
+    "text": CharField(),
+    "flag": BooleanField(),
+}
+
+
+def _null(output: Any) -> Cast:
+    """A typed NULL: PostgreSQL types a UNION's columns pairwise, and an untyped NULL met first
+    becomes text (then "UNION types text and date cannot be matched")."""
+    return Cast(Value(None), output_field=output)
+
+
+def _signal_part(
+    source: int, queryset: QuerySet[Any, Any], **columns: Combinable | str
+) -> QuerySet[Any, Any]:
+    """One branch of the signals UNION: `columns` mapped onto _SIGNAL_COLUMNS, NULL elsewhere."""
+    values: list[Any] = [Value(source, output_field=IntegerField())]
+    for name, output in _SIGNAL_COLUMNS.items():
+        value = columns.get(name)
+        values.append(
+            _null(output) if value is None else F(value) if isinstance(value, str) else value
         )
-    return by_athlete
+    return queryset.order_by().values_list(*values)
 
 
-def _treatments(ids: list[UUID], at: datetime) -> dict[UUID, list[TreatmentRecord]]:
-    """Treated areas of completed sessions; a session is dated by its start (else scheduled) time."""
-    by_athlete: dict[UUID, list[TreatmentRecord]] = defaultdict(list)
-    rows = (
+@dataclass(frozen=True)
+class SoreEntry:
+    muscle_group: str
+    side: str | None
+    severity: int
+    kind: str
+    injury: bool
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class InjuryRecord:
+    muscle_group: str
+    side: str | None
+    status: str
+    onset_date: date
+    resolved_date: date | None
+
+
+@dataclass
+class Signals:
+    """What `signals_for` read, per athlete, oldest order not guaranteed."""
+
+    soreness: dict[UUID, list[SoreEntry]] = field(default_factory=lambda: defaultdict(list))
+    treatments: dict[UUID, list[TreatmentRecord]] = field(default_factory=lambda: defaultdict(list))
+    injuries: dict[UUID, list[InjuryRecord]] = field(default_factory=lambda: defaultdict(list))
+    matches: dict[UUID, list[tuple[datetime | None, date]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+
+def signals_for(
+    athlete_ids: Collection[UUID],
+    *,
+    at: datetime,
+    soreness_from: datetime,
+    soreness_until: datetime,
+    injuries_until: date,
+    resolved_after: date | None = None,
+) -> Signals:
+    """The athletes' soreness entries reported from `soreness_from` to `soreness_until`
+    (inclusive), treated areas of sessions completed in the 90 days up to `at`, injuries with
+    onset up to `injuries_until` that are active or in rehab (or, with `resolved_after`, resolved
+    after that day), and matches of the 4 days up to `at`: ONE query (UNION ALL of four SELECTs).
+    The callers apply their exact windows."""
+    ids = list(athlete_ids)
+    since = at - MATCH_WINDOW
+    soreness = _signal_part(
+        SOURCE_SORENESS,
+        SorenessEntry.objects.filter(
+            report__athlete_id__in=ids,
+            report__reported_at__gte=soreness_from,
+            report__reported_at__lte=soreness_until,
+        ),
+        athlete="report__athlete_id",
+        group="muscle_group_id",
+        side="side",
+        moment="report__reported_at",
+        n1="severity",
+        text="kind",
+        flag="is_injury",
+    )
+    treatments = _signal_part(
+        SOURCE_TREATMENT,
         TreatedArea.objects.filter(
             session__athlete_id__in=ids, session__status=MassageStatus.COMPLETED
         )
         .annotate(treated_at=Coalesce("session__started_at", "session__scheduled_at"))
-        .filter(treated_at__lte=at, treated_at__gte=at - TREATMENT_WINDOW)
-        .values_list(
-            "session__athlete_id",
-            "muscle_group_id",
-            "side",
-            "treated_at",
-            "technique",
-            "trigger_points_found",
-            "session__pain_before",
-            "session__pain_after",
-        )
+        .filter(treated_at__lte=at, treated_at__gte=at - TREATMENT_WINDOW),
+        athlete="session__athlete_id",
+        group="muscle_group_id",
+        side="side",
+        moment="treated_at",
+        n1="trigger_points_found",
+        n2="session__pain_before",
+        n3="session__pain_after",
+        text="technique",
     )
-    for athlete_id, group, side, treated_at, technique, points, before, after in rows:
-        by_athlete[athlete_id].append(
-            TreatmentRecord(
-                muscle_group=group,
-                side=_side(side),
-                treated_at=treated_at,
-                technique=Technique(technique),
-                trigger_points_found=points,
-                pain_before=before,
-                pain_after=after,
-            )
-        )
-    return by_athlete
-
-
-def _injuries(
-    ids: list[UUID], athletes: Mapping[UUID, _Athlete], at: datetime
-) -> dict[UUID, list[InjurySignal]]:
-    """Active and rehab injuries whose onset is not after the local day of `at`."""
-    by_athlete: dict[UUID, list[InjurySignal]] = defaultdict(list)
-    rows = Injury.objects.filter(athlete_id__in=ids, status__in=ACTIVE_INJURY_STATUSES).values_list(
-        "athlete_id", "muscle_group_id", "side", "status", "onset_date"
+    open_injuries = Q(status__in=ACTIVE_INJURY_STATUSES)
+    if resolved_after is not None:
+        open_injuries |= Q(resolved_date__gt=resolved_after)
+    injuries = _signal_part(
+        SOURCE_INJURY,
+        Injury.objects.filter(athlete_id__in=ids, onset_date__lte=injuries_until).filter(
+            open_injuries
+        ),
+        athlete="athlete_id",
+        group="muscle_group_id",
+        side="side",
+        day="onset_date",
+        until="resolved_date",
+        text="status",
     )
-    for athlete_id, group, side, status, onset in rows:
-        if onset <= local_day(at, athletes[athlete_id].time_zone):
-            by_athlete[athlete_id].append(
-                InjurySignal(muscle_group=group, side=_side(side), status=InjuryStatus(status))
-            )
-    return by_athlete
-
-
-def _last_matches(
-    ids: list[UUID], athletes: Mapping[UUID, _Athlete], at: datetime
-) -> dict[UUID, datetime]:
-    """Start of each athlete's latest match up to `at` (only the last 72 h matter to the domain)."""
-    since = at - MATCH_WINDOW
-    rows = (
-        TrainingSession.objects.filter(athlete_id__in=ids, session_type=SessionType.MATCH)
-        .filter(
+    matches = _signal_part(
+        SOURCE_MATCH,
+        TrainingSession.objects.filter(athlete_id__in=ids, session_type=SessionType.MATCH).filter(
             Q(started_at__gte=since, started_at__lte=at)
             | Q(
                 started_at__isnull=True,
                 date__gte=since.date() - timedelta(days=1),
                 date__lte=at.date() + timedelta(days=1),
             )
-        )
-        .values_list("athlete_id", "started_at", "date")
+        ),
+        athlete="athlete_id",
+        moment="started_at",
+        day="date",
     )
-    latest: dict[UUID, datetime] = {}
-    for athlete_id, started_at, day in rows:
+    found = Signals()
+    rows = soreness.union(treatments, injuries, matches, all=True)
+    for source, athlete, group, side, moment, day, until, n1, n2, n3, text, flag in rows:
+        if source == SOURCE_SORENESS:
+            found.soreness[athlete].append(SoreEntry(group, side, n1, text, flag, moment))
+        elif source == SOURCE_TREATMENT:
+            found.treatments[athlete].append(
+                TreatmentRecord(group, _side(side), moment, Technique(text), n1, n2, n3)
+            )
+        elif source == SOURCE_INJURY:
+            found.injuries[athlete].append(InjuryRecord(group, side, text, day, until))
+        else:
+            found.matches[athlete].append((moment, day))
+    return found
+
+
+# --- Inputs of the pure function -------------------------------------------------------------------
+def _last_match(
+    matches: Iterable[tuple[datetime | None, date]], zone_name: str, at: datetime
+) -> datetime | None:
+    """Start of the athlete's latest match up to `at` (only the last 72 h matter)."""
+    since = at - MATCH_WINDOW
+    latest: datetime | None = None
+    for started_at, day in matches:
         if started_at is None:
-            zone = zone_of(athletes[athlete_id].time_zone)
-            started_at = datetime.combine(day, MATCH_TIME_WHEN_UNKNOWN, tzinfo=zone)
-        if since <= started_at <= at and started_at >= latest.get(athlete_id, since):
-            latest[athlete_id] = started_at
+            started_at = datetime.combine(day, MATCH_TIME_WHEN_UNKNOWN, tzinfo=zone_of(zone_name))
+        if since <= started_at <= at and started_at >= (latest or since):
+            latest = started_at
     return latest
 
 
-def _load_contexts(
-    ids: list[UUID],
-    athletes: Mapping[UUID, _Athlete],
-    at: datetime,
-    match_at: datetime | None,
-    last_matches: Mapping[UUID, datetime],
-) -> dict[UUID, LoadContext]:
-    """Today's metrics (the local day of `at` in each athlete's team time zone): one query.
+@dataclass
+class RecommendationInputs:
+    """Everything the pure functions need for a set of athletes, read in a fixed number of
+    queries; `arguments(athlete_id)` are the keyword arguments of `recommend` / `top_focus`."""
 
-    `metrics_by_athlete` takes one day for all; athletes of teams in different time zones may be
-    on different local days at the same instant, so the series is read once up to the latest of
-    those days and each athlete's day is computed from it (the same query and domain call)."""
-    days = {athlete_id: local_day(at, athletes[athlete_id].time_zone) for athlete_id in ids}
-    series = daily_loads_by_athlete(athlete_ids=ids, until=max(days.values()))
-    contexts: dict[UUID, LoadContext] = {}
-    for athlete_id in ids:
-        metrics = metrics_on(series.get(athlete_id), days[athlete_id])
-        contexts[athlete_id] = LoadContext(
+    at: datetime
+    match_at: datetime | None
+    catalogue: Catalogue
+    contexts: Mapping[UUID, AthleteContext]
+    signals: Signals
+    metrics: Mapping[tuple[UUID, date], DayMetrics | None]
+
+    def day_of(self, athlete_id: UUID) -> date:
+        return local_day(self.at, self.contexts[athlete_id].time_zone)
+
+    def arguments(self, athlete_id: UUID) -> dict[str, Any]:
+        context = self.contexts[athlete_id]
+        day = self.day_of(athlete_id)
+        low = self.at - SORENESS_WINDOW
+        soreness = [
+            SorenessSignal(
+                muscle_group=e.muscle_group,
+                side=_side(e.side),
+                severity=e.severity,
+                kind=SorenessKind(e.kind),
+                injury=e.injury,
+                reported_at=e.reported_at,
+            )
+            for e in self.signals.soreness.get(athlete_id, ())
+            if low < e.reported_at <= self.at
+        ]
+        injuries = [
+            InjurySignal(
+                muscle_group=i.muscle_group, side=_side(i.side), status=InjuryStatus(i.status)
+            )
+            for i in self.signals.injuries.get(athlete_id, ())
+            if i.status in ACTIVE_INJURY_STATUSES and i.onset_date <= day
+        ]
+        metrics = self.metrics.get((athlete_id, day))
+        load = LoadContext(
             acwr=metrics.acwr_coupled.value if metrics else None,
             risk_band=metrics.risk_band.value if metrics and metrics.risk_band else None,
             acute_au=metrics.acute_au if metrics else None,
             chronic_au=metrics.chronic_au if metrics else None,
-            last_match_at=last_matches.get(athlete_id),
-            next_match_at=match_at,
+            last_match_at=_last_match(
+                self.signals.matches.get(athlete_id, ()), context.time_zone, self.at
+            ),
+            next_match_at=self.match_at,
         )
-    return contexts
+        return {
+            "now": self.at,
+            "groups": self.catalogue.groups,
+            "demand": self.catalogue.demand.get(context.sport or "", {}),
+            "soreness": soreness,
+            "treatments": self.signals.treatments.get(athlete_id, []),
+            "injuries": injuries,
+            "load": load,
+            "sport_name": context.sport_name,
+        }
+
+
+def recommendation_inputs(
+    athlete_ids: Collection[UUID],
+    *,
+    at: datetime,
+    match_at: datetime | None = None,
+    contexts: Mapping[UUID, AthleteContext] | None = None,
+) -> RecommendationInputs:
+    """The inputs for each athlete at the instant `at`: four queries (three when the caller
+    passes the contexts it read with `context_columns`)."""
+    ids = list(dict.fromkeys(athlete_ids))
+    contexts = athlete_contexts(ids) if contexts is None else contexts
+    days = {athlete_id: local_day(at, contexts[athlete_id].time_zone) for athlete_id in ids}
+    return RecommendationInputs(
+        at=at,
+        match_at=match_at,
+        catalogue=catalogue_for(c.sport for c in contexts.values() if c.sport),
+        contexts=contexts,
+        signals=signals_for(
+            ids,
+            at=at,
+            soreness_from=at - SORENESS_WINDOW,
+            soreness_until=at,
+            injuries_until=max(days.values(), default=at.date()),
+        ),
+        metrics=metrics_on_days(pairs=days.items()),
+    )
 
 
 def recommendations_for(
@@ -288,34 +433,35 @@ def recommendations_for(
     limit: int = 8,
 ) -> dict[UUID, Recommendation]:
     """The recommendation for each athlete at the instant `at` (aware), with an upcoming match at
-    `match_at` if given. Eight queries whatever the number of athletes: the catalogue, the
-    athletes' sports and time zones, the sports' demand, soreness entries of the 7 days up to
+    `match_at` if given. Four queries whatever the number of athletes: the athletes' sports and
+    time zones, the catalogue with the sports' demand, the signals (soreness of the 7 days up to
     `at`, treated areas of completed sessions of the 90 days up to `at`, active and rehab
-    injuries, the daily loads, and matches of the last 4 days."""
+    injuries, matches of the last 4 days) and the load metrics of each athlete's local day."""
     ids = list(dict.fromkeys(athlete_ids))
     if not ids:
         return {}
-    groups = _groups()
-    athletes = _athletes(ids)
-    demand = _demand(a.sport for a in athletes.values() if a.sport)
-    soreness = _soreness(ids, at)
-    treatments = _treatments(ids, at)
-    injuries = _injuries(ids, athletes, at)
-    loads = _load_contexts(ids, athletes, at, match_at, _last_matches(ids, athletes, at))
+    inputs = recommendation_inputs(ids, at=at, match_at=match_at)
     return {
-        athlete_id: recommend(
-            now=at,
-            groups=groups,
-            demand=demand.get(athletes[athlete_id].sport or "", {}),
-            soreness=soreness.get(athlete_id, []),
-            treatments=treatments.get(athlete_id, []),
-            injuries=injuries.get(athlete_id, []),
-            load=loads[athlete_id],
-            sport_name=athletes[athlete_id].sport_name,
-            limit=limit,
-        )
-        for athlete_id in ids
+        athlete_id: recommend(**inputs.arguments(athlete_id), limit=limit) for athlete_id in ids
     }
+
+
+def recommendation_for(
+    athlete: AthleteRef, *, at: datetime, match_at: datetime | None = None, limit: int = 8
+) -> Recommendation:
+    """One athlete's recommendation, the athlete read with `athlete_visible_to(...,
+    with_context=True)`: three queries (catalogue, signals, load metrics)."""
+    contexts = {athlete.id: athlete.context} if athlete.context else None
+    inputs = recommendation_inputs([athlete.id], at=at, match_at=match_at, contexts=contexts)
+    return recommend(**inputs.arguments(athlete.id), limit=limit)
+
+
+def top_focus_for(
+    inputs: RecommendationInputs, athlete_ids: Iterable[UUID]
+) -> dict[UUID, FocusItem | None]:
+    """The first focus item of each athlete's recommendation (`top_focus`: the same item as
+    `recommendations_for(...)[id].focus[0]`, without building the rest). No query."""
+    return {athlete_id: top_focus(**inputs.arguments(athlete_id)) for athlete_id in athlete_ids}
 
 
 def iso_datetime(value: datetime) -> str:

@@ -37,8 +37,9 @@ class AthleteRecordCreateSerializer(serializers.Serializer):
         required=False,
         source="record_id",
         help_text="Optional client-generated UUID (offline-first). Sending the same record again "
-        "returns the stored one with 200 and creates nothing; an id used by another athlete's "
-        "record is a 409.",
+        "(same id, same content) returns the stored one with 200 and creates nothing; the same "
+        "id with different content, or an id used by another athlete's record, is a 409 "
+        "`id_conflict`.",
     )
     athlete = serializers.UUIDField(
         required=False,

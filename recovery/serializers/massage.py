@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.access import access_for
+from accounts.audit import note_clinical_notes_read
 from backend.api.serializers import StrictSerializerMixin
 from backend.api.views import request_user
 from recovery.models import MassageAmendment, MassageSession, MuscleGroup, TreatedArea
@@ -158,6 +159,10 @@ class MassageSessionSerializer(serializers.ModelSerializer):
             access=access_for(request), session=instance
         ):
             del data["clinical_notes"]
+        elif instance.clinical_notes:  # disclosed: logged once per request (accounts.audit)
+            note_clinical_notes_read(
+                request, session_id=instance.pk, athlete_id=instance.athlete_id
+            )
         return data
 
 

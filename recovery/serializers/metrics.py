@@ -32,33 +32,41 @@ def _number(value: float | None) -> float | None:
 
 
 def _derived(derived: Derived) -> dict[str, Any]:
-    value = _number(derived.value)
-    reason = derived.reason.value if derived.reason is not None else None
-    return {"value": value, "reason": reason}
+    value = derived.value
+    if value is None:
+        return {"value": None, "reason": _REASON[derived.reason]}
+    return {"value": _number(value), "reason": None}
+
+
+_REASON: dict[Reason | None, str | None] = {None: None, **{r: r.value for r in Reason}}
+_BAND: dict[RiskBand | None, str | None] = {None: None, **{b: b.value for b in RiskBand}}
+_CONVENTIONS = asdict(CONVENTIONS)
 
 
 def metrics_day_row(day: DayMetrics) -> dict[str, Any]:
-    """One day's metrics as the API returns them: floats rounded, no NaN or Infinity."""
+    """One day's metrics as the API returns them: floats rounded, no NaN or Infinity. Built for
+    a year of rows per request: plain dicts, one `_number` per float (docs/performance.md)."""
+    number = _number
     return {
         "date": day.day.isoformat(),
         "history_days": day.history_days,
-        "load_au": _number(day.load_au),
-        "week_load_au": _number(day.week_load_au),
-        "acute_au": _number(day.acute_au),
-        "chronic_au": _number(day.chronic_au),
-        "chronic_uncoupled_au": _number(day.chronic_uncoupled_au),
+        "load_au": number(day.load_au),
+        "week_load_au": number(day.week_load_au),
+        "acute_au": number(day.acute_au),
+        "chronic_au": number(day.chronic_au),
+        "chronic_uncoupled_au": number(day.chronic_uncoupled_au),
         "acwr_coupled": _derived(day.acwr_coupled),
         "acwr_uncoupled": _derived(day.acwr_uncoupled),
-        "ewma_acute_au": _number(day.ewma_acute_au),
-        "ewma_chronic_au": _number(day.ewma_chronic_au),
+        "ewma_acute_au": number(day.ewma_acute_au),
+        "ewma_chronic_au": number(day.ewma_chronic_au),
         "acwr_ewma": _derived(day.acwr_ewma),
         "monotony": _derived(day.monotony),
         "strain": _derived(day.strain),
-        "ctl": _number(day.ctl),
-        "atl": _number(day.atl),
-        "tsb": _number(day.tsb),
-        "risk_band": day.risk_band.value if day.risk_band is not None else None,
-        "risk_band_ewma": day.risk_band_ewma.value if day.risk_band_ewma is not None else None,
+        "ctl": number(day.ctl),
+        "atl": number(day.atl),
+        "tsb": number(day.tsb),
+        "risk_band": _BAND[day.risk_band],
+        "risk_band_ewma": _BAND[day.risk_band_ewma],
     }
 
 
@@ -71,7 +79,7 @@ def athlete_metrics_payload(
         "time_zone": time_zone,
         "date_from": start.isoformat(),
         "date_to": end.isoformat(),
-        "conventions": asdict(CONVENTIONS),
+        "conventions": dict(_CONVENTIONS),
         "days": rows,
         "latest": rows[-1] if rows else None,
     }

@@ -16,10 +16,12 @@ from django.utils import timezone
 from rest_framework import exceptions
 
 from accounts.access import Access, Resource
+from backend.api.concurrency import NO_PRECONDITION, IfMatch
 from recovery.models import Injury, InjuryStatus, MuscleGroup
 from recovery.services.common import (
     athlete_for_new_record,
     create_once,
+    delete_version,
     require_write,
     save_new_version,
 )
@@ -40,6 +42,11 @@ class InjuryFields(TypedDict, total=False):
     notes: str
 
 
+CONTENT = InjuryFields.__optional_keys__
+"""What the client writes: a repeated create is the same injury when these are equal (a
+`resolved_date` the server chose, when the client sent none, is left out)."""
+
+
 @transaction.atomic
 def injury_record(
     *,
@@ -48,7 +55,8 @@ def injury_record(
     record_id: uuid.UUID | None = None,
     **fields: Unpack[InjuryFields],
 ) -> tuple[Injury, bool]:
-    """Record an injury of an athlete; returns it and whether it is new (False: a retry)."""
+    """Record an injury of an athlete; returns it and whether it is new (False: a repeat of a
+    create stored under `record_id` with the same content)."""
     athlete_id = athlete_for_new_record(
         access=access, resource=Resource.INJURY, athlete_id=athlete_id
     )
@@ -58,33 +66,49 @@ def injury_record(
         Injury,
         record_id=record_id,
         athlete_id=athlete_id,
-        created_by=access.user,
-        **{**fields, "status": status, "resolved_date": resolved_date},
+        fields={
+            **fields,
+            "status": status,
+            "resolved_date": resolved_date,
+            "created_by": access.user,
+        },
+        compare=CONTENT if "resolved_date" in fields else CONTENT - {"resolved_date"},
     )
 
 
 @transaction.atomic
-def injury_update(*, access: Access, injury: Injury, **changes: Unpack[InjuryFields]) -> Injury:
+def injury_update(
+    *,
+    access: Access,
+    injury: Injury,
+    if_match: IfMatch = NO_PRECONDITION,
+    **changes: Unpack[InjuryFields],
+) -> Injury:
+    """Change some fields; a status change must follow TRANSITIONS from the stored status."""
     require_write(access=access, resource=Resource.INJURY, athlete_id=injury.athlete_id)
-    status = changes.get("status", injury.status)
-    if status != injury.status and status not in TRANSITIONS[injury.status]:
-        raise exceptions.ValidationError(
-            {"status": [f"An injury cannot go from {injury.status} to {status}."]},
-            code="invalid_transition",
+
+    def checked(stored: Injury) -> dict[str, object]:
+        status = changes.get("status", stored.status)
+        if status != stored.status and status not in TRANSITIONS[stored.status]:
+            raise exceptions.ValidationError(
+                {"status": [f"An injury cannot go from {stored.status} to {status}."]},
+                code="invalid_transition",
+            )
+        kept = stored.resolved_date if status == InjuryStatus.RESOLVED else None
+        resolved_date = _resolved_date(
+            status,
+            changes.get("resolved_date", kept),
+            changes.get("onset_date", stored.onset_date),
         )
-    kept = injury.resolved_date if status == InjuryStatus.RESOLVED else None
-    resolved_date = _resolved_date(
-        status,
-        changes.get("resolved_date", kept),
-        changes.get("onset_date", injury.onset_date),
-    )
-    return save_new_version(injury, {**changes, "resolved_date": resolved_date})
+        return {**changes, "resolved_date": resolved_date}
+
+    return save_new_version(injury, checked, if_match=if_match)
 
 
 @transaction.atomic
-def injury_delete(*, access: Access, injury: Injury) -> None:
+def injury_delete(*, access: Access, injury: Injury, if_match: IfMatch = NO_PRECONDITION) -> None:
     require_write(access=access, resource=Resource.INJURY, athlete_id=injury.athlete_id)
-    injury.delete()
+    delete_version(injury, if_match=if_match)
 
 
 def _resolved_date(status: str, resolved_date: date | None, onset_date: date) -> date | None:

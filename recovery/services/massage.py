@@ -2,8 +2,13 @@
 
 A session is planned, then completed (signed by the therapist and locked) or cancelled. While planned
 it is edited freely; once completed, corrections are appended as amendments with author and time,
-never silent edits. Only therapists of a team the athlete is in write sessions (accounts.access).
-Every function is atomic and works on the row locked for the transition it makes.
+never silent edits. Only therapists of a team the athlete is in write sessions, and clinical notes
+(accounts.access).
+
+Creating with a client id and versioned writes are the shared ones (recovery.services.common):
+every change is one conditional UPDATE of the version it was checked against, so a transition is
+never made from a status that changed in between. Several staff edit a session, so the API
+requires If-Match on its edits (the views pass it as `if_match`).
 """
 
 from __future__ import annotations
@@ -14,12 +19,20 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 
-from accounts.access import Access, Action, Resource
+from accounts.access import Access, Resource
 from accounts.models import User
+from backend.api.concurrency import NO_PRECONDITION, IfMatch
 from backend.api.errors import Conflict
 from recovery.models import MassageAmendment, MassageSession, MassageStatus, TreatedArea
+from recovery.services.common import (
+    Nested,
+    create_once,
+    delete_version,
+    require_write,
+    save_new_version,
+)
 
 # What a therapist writes on a planned session (the aftercare object maps to aftercare_* fields).
 SESSION_FIELDS = frozenset(
@@ -42,6 +55,19 @@ SESSION_FIELDS = frozenset(
         "next_focus",
         "next_session_in_days",
         "clinical_notes",
+    }
+)
+TREATED_AREA_FIELDS = frozenset(
+    {
+        "muscle_group",
+        "side",
+        "technique",
+        "pressure",
+        "pressure_rating",
+        "minutes",
+        "pain_during",
+        "trigger_points_found",
+        "notes",
     }
 )
 TreatedAreas = Iterable[Mapping[str, Any]]
@@ -75,26 +101,20 @@ class NotCompleted(Conflict):
     default_detail = "Amendments are appended to completed sessions; edit a planned one directly."
 
 
-class IdInUse(Conflict):
-    default_code = "massage_session.id_in_use"
-    default_detail = "This id belongs to another record; generate a new UUID."
-
-
 def _require_write(access: Access, athlete_id: uuid.UUID, *, clinical_notes: bool) -> None:
-    if not access.can(Resource.MASSAGE_SESSION, Action.WRITE, athlete_id=athlete_id):
-        raise PermissionDenied("Only therapists of the athlete's team may write massage sessions.")
-    if clinical_notes and not access.can(
-        Resource.CLINICAL_NOTES, Action.WRITE, athlete_id=athlete_id
-    ):
-        raise PermissionDenied("Only therapists of the athlete's team may write clinical notes.")
-
-
-def _locked(
-    access: Access, session: MassageSession, *, clinical_notes: bool = False
-) -> MassageSession:
-    """The session's row, locked for this transaction, once the actor may write it."""
-    _require_write(access, session.athlete_id, clinical_notes=clinical_notes)
-    return MassageSession.objects.select_for_update().get(pk=session.pk)
+    require_write(
+        access=access,
+        resource=Resource.MASSAGE_SESSION,
+        athlete_id=athlete_id,
+        message="Only therapists of the athlete's team may write massage sessions.",
+    )
+    if clinical_notes:
+        require_write(
+            access=access,
+            resource=Resource.CLINICAL_NOTES,
+            athlete_id=athlete_id,
+            message="Only therapists of the athlete's team may write clinical notes.",
+        )
 
 
 _ALREADY: Mapping[str, type[Conflict]] = {
@@ -110,27 +130,21 @@ def _require_planned(session: MassageSession, *, to: MassageStatus) -> None:
         raise NotPlanned()
 
 
-def _session_fields(fields: Mapping[str, Any]) -> Mapping[str, Any]:
+def _session_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(fields) - SESSION_FIELDS
     if unknown:
         raise TypeError(f"not massage session fields: {sorted(unknown)}")
-    return fields
+    return dict(fields)
 
 
-def _apply(session: MassageSession, fields: Mapping[str, Any]) -> None:
-    for name, value in _session_fields(fields).items():
-        setattr(session, name, value)
+def _treated_areas(treated_areas: TreatedAreas) -> Nested:
+    rows = [dict(area) for area in treated_areas]
+    return Nested(TreatedArea, "session", "treated_areas", rows, compare=TREATED_AREA_FIELDS)
 
 
-def _replace_treated_areas(session: MassageSession, treated_areas: TreatedAreas) -> None:
+def _replace_treated_areas(session: MassageSession, treated_areas: Nested) -> None:
     session.treated_areas.all().delete()
-    TreatedArea.objects.bulk_create(TreatedArea(session=session, **area) for area in treated_areas)
-
-
-def _save(session: MassageSession) -> MassageSession:
-    session.version += 1
-    session.save()
-    return session
+    treated_areas.create(session)
 
 
 @transaction.atomic
@@ -142,19 +156,18 @@ def massage_session_plan(
     treated_areas: TreatedAreas = (),
     **fields: Any,
 ) -> tuple[MassageSession, bool]:
-    """Plan a session; returns it and whether it was created. Sending a client `session_id` again
-    returns the stored session and creates nothing (a safe retry)."""
+    """Plan a session with the caller as therapist; returns it and whether it was created.
+    Sending a client `session_id` again with the same content (the treated areas in any order)
+    returns the stored session and creates nothing; other content is a 409 `id_conflict`."""
     _require_write(access, athlete.pk, clinical_notes="clinical_notes" in fields)
-    session, created = MassageSession.objects.get_or_create(
-        pk=session_id or uuid.uuid4(),
-        defaults={"athlete": athlete, "therapist": access.user, **_session_fields(fields)},
+    return create_once(
+        MassageSession,
+        record_id=session_id,
+        athlete_id=athlete.pk,
+        fields={**_session_fields(fields), "therapist": access.user},
+        compare=SESSION_FIELDS,
+        nested=_treated_areas(treated_areas),
     )
-    if not created:
-        if (session.athlete_id, session.therapist_id) != (athlete.pk, access.user.pk):
-            raise IdInUse()
-        return session, False
-    _replace_treated_areas(session, treated_areas)
-    return session, True
 
 
 @transaction.atomic
@@ -162,26 +175,37 @@ def massage_session_update(
     *,
     access: Access,
     session: MassageSession,
+    if_match: IfMatch = NO_PRECONDITION,
     treated_areas: TreatedAreas | None = None,
     **fields: Any,
 ) -> MassageSession:
     """Edit a planned session; `treated_areas`, when given, replaces the list."""
-    session = _locked(access, session, clinical_notes="clinical_notes" in fields)
-    if session.status != MassageStatus.PLANNED:
-        raise SessionLocked()
-    _apply(session, fields)
+    _require_write(access, session.athlete_id, clinical_notes="clinical_notes" in fields)
+    changes = _session_fields(fields)
+
+    def editable(stored: MassageSession) -> dict[str, Any]:
+        if stored.status != MassageStatus.PLANNED:
+            raise SessionLocked()
+        return changes
+
+    session = save_new_version(session, editable, if_match=if_match)
     if treated_areas is not None:
-        _replace_treated_areas(session, treated_areas)
-    return _save(session)
+        _replace_treated_areas(session, _treated_areas(treated_areas))
+    return session
 
 
 @transaction.atomic
-def massage_session_delete(*, access: Access, session: MassageSession) -> None:
+def massage_session_delete(
+    *, access: Access, session: MassageSession, if_match: IfMatch = NO_PRECONDITION
+) -> None:
     """Delete a planned session (a completed or cancelled one is kept: cancel a planned one)."""
-    session = _locked(access, session)
-    if session.status != MassageStatus.PLANNED:
-        raise SessionLocked()
-    session.delete()
+    _require_write(access, session.athlete_id, clinical_notes=False)
+
+    def deletable(stored: MassageSession) -> None:
+        if stored.status != MassageStatus.PLANNED:
+            raise SessionLocked()
+
+    delete_version(session, if_match=if_match, check=deletable)
 
 
 @transaction.atomic
@@ -189,45 +213,61 @@ def massage_session_complete(
     *,
     access: Access,
     session: MassageSession,
+    if_match: IfMatch = NO_PRECONDITION,
     treated_areas: TreatedAreas | None = None,
     **fields: Any,
 ) -> MassageSession:
-    """Record the outcome, sign and lock the session. At least one treated area is required."""
-    session = _locked(access, session, clinical_notes="clinical_notes" in fields)
-    _require_planned(session, to=MassageStatus.COMPLETED)
-    _apply(session, fields)
-    if treated_areas is not None:
-        _replace_treated_areas(session, treated_areas)
-    if not session.treated_areas.exists():
-        raise ValidationError(
-            {"treated_areas": ["Record at least one treated area to complete the session."]},
-            code="required",
-        )
-    session.status = MassageStatus.COMPLETED
-    session.completed_at = timezone.now()
-    session.signed_by = access.user
-    return _save(session)
+    """Record the outcome, sign and lock the session. At least one treated area is required:
+    sent here, or recorded on the session before."""
+    _require_write(access, session.athlete_id, clinical_notes="clinical_notes" in fields)
+    areas = None if treated_areas is None else _treated_areas(treated_areas)
+    outcome = _session_fields(fields)
+
+    def signed(stored: MassageSession) -> dict[str, Any]:
+        _require_planned(stored, to=MassageStatus.COMPLETED)
+        if not (stored.treated_areas.exists() if areas is None else areas.rows):
+            raise ValidationError(
+                {"treated_areas": ["Record at least one treated area to complete the session."]},
+                code="required",
+            )
+        return {
+            **outcome,
+            "status": MassageStatus.COMPLETED,
+            "completed_at": timezone.now(),
+            "signed_by": access.user,
+        }
+
+    session = save_new_version(session, signed, if_match=if_match)
+    if areas is not None:
+        _replace_treated_areas(session, areas)
+    return session
 
 
 @transaction.atomic
 def massage_session_cancel(
-    *, access: Access, session: MassageSession, reason: str
+    *, access: Access, session: MassageSession, reason: str, if_match: IfMatch = NO_PRECONDITION
 ) -> MassageSession:
-    session = _locked(access, session)
-    _require_planned(session, to=MassageStatus.CANCELLED)
-    session.status = MassageStatus.CANCELLED
-    session.cancelled_reason = reason
-    return _save(session)
+    _require_write(access, session.athlete_id, clinical_notes=False)
+
+    def cancelled(stored: MassageSession) -> dict[str, Any]:
+        _require_planned(stored, to=MassageStatus.CANCELLED)
+        return {"status": MassageStatus.CANCELLED, "cancelled_reason": reason}
+
+    return save_new_version(session, cancelled, if_match=if_match)
 
 
 @transaction.atomic
 def massage_session_amend(
-    *, access: Access, session: MassageSession, text: str
+    *, access: Access, session: MassageSession, text: str, if_match: IfMatch = NO_PRECONDITION
 ) -> MassageAmendment:
-    """Append a correction to a completed (locked) session, with its author and time."""
-    session = _locked(access, session)
-    if session.status != MassageStatus.COMPLETED:
-        raise NotCompleted()
-    amendment = MassageAmendment.objects.create(session=session, author=access.user, text=text)
-    _save(session)
-    return amendment
+    """Append a correction to a completed (locked) session, with its author and time; the
+    session's version moves on, since its representation now lists one more amendment."""
+    _require_write(access, session.athlete_id, clinical_notes=False)
+
+    def amendable(stored: MassageSession) -> dict[str, Any]:
+        if stored.status != MassageStatus.COMPLETED:
+            raise NotCompleted()
+        return {}
+
+    session = save_new_version(session, amendable, if_match=if_match)
+    return MassageAmendment.objects.create(session=session, author=access.user, text=text)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.access import Access, Resource
+from backend.api.concurrency import NO_PRECONDITION, IfMatch
 from recovery.models import (
     PAIN_FLAG_SEVERITY,
     MuscleGroup,
@@ -23,10 +24,13 @@ from recovery.models import (
     SorenessKind,
     SorenessReport,
 )
-from recovery.services.common import athlete_for_new_record, create_once, require_write
-
-# Resolving a flag is a clinical judgement: it takes the right to record injuries (therapists).
-FLAG_RESOLVE_RESOURCE = Resource.INJURY
+from recovery.services.common import (
+    Nested,
+    athlete_for_new_record,
+    create_once,
+    delete_version,
+    require_write,
+)
 
 
 class SorenessReportFields(TypedDict, total=False):
@@ -49,6 +53,12 @@ class SorenessEntryFields(TypedDict, total=False):
     note: str
 
 
+REPORT_CONTENT = SorenessReportFields.__optional_keys__
+ENTRY_CONTENT = SorenessEntryFields.__optional_keys__
+"""What the client writes: a repeated submit is the same report when these are equal (the
+entries in any order)."""
+
+
 def is_flagged(*, kind: str, severity: int, is_injury: bool) -> bool:
     return is_injury or (kind == SorenessKind.PAIN and severity >= PAIN_FLAG_SEVERITY)
 
@@ -62,39 +72,47 @@ def soreness_report_submit(
     record_id: uuid.UUID | None = None,
     **fields: Unpack[SorenessReportFields],
 ) -> tuple[SorenessReport, bool]:
-    """Store a report with its entries; returns it and whether it is new (False: a retry)."""
+    """Store a report with its entries; returns it and whether it is new (False: a repeat of
+    a submit stored under `record_id` with the same content)."""
     athlete_id = athlete_for_new_record(
         access=access, resource=Resource.SORENESS_REPORT, athlete_id=athlete_id
     )
-    report, created = create_once(
-        SorenessReport, record_id=record_id, athlete_id=athlete_id, **fields
+    rows = [
+        {
+            **entry,
+            "flagged": is_flagged(
+                kind=entry["kind"],
+                severity=entry["severity"],
+                is_injury=entry.get("is_injury", False),
+            ),
+        }
+        for entry in entries
+    ]
+    return create_once(
+        SorenessReport,
+        record_id=record_id,
+        athlete_id=athlete_id,
+        fields=fields,
+        compare=REPORT_CONTENT,
+        nested=Nested(SorenessEntry, "report", "entries", rows, compare=ENTRY_CONTENT),
     )
-    if created:
-        SorenessEntry.objects.bulk_create(
-            SorenessEntry(
-                report=report,
-                flagged=is_flagged(
-                    kind=entry["kind"],
-                    severity=entry["severity"],
-                    is_injury=entry.get("is_injury", False),
-                ),
-                **entry,
-            )
-            for entry in entries
-        )
-    return report, created
 
 
 @transaction.atomic
-def soreness_report_delete(*, access: Access, report: SorenessReport) -> None:
+def soreness_report_delete(
+    *, access: Access, report: SorenessReport, if_match: IfMatch = NO_PRECONDITION
+) -> None:
     require_write(access=access, resource=Resource.SORENESS_REPORT, athlete_id=report.athlete_id)
-    report.delete()
+    delete_version(report, if_match=if_match)
 
 
 @transaction.atomic
 def soreness_flag_resolve(*, access: Access, entry: SorenessEntry) -> SorenessEntry:
-    """Mark a flag as seen and handled. Resolving it again changes nothing."""
-    require_write(access=access, resource=FLAG_RESOLVE_RESOURCE, athlete_id=entry.report.athlete_id)
+    """Mark a flag as seen and handled (a therapist's clinical judgement). Resolving it again
+    changes nothing."""
+    require_write(
+        access=access, resource=Resource.SORENESS_FLAG, athlete_id=entry.report.athlete_id
+    )
     if entry.flag_resolved_at is None:
         entry.flag_resolved_at = timezone.now()
         entry.flag_resolved_by = access.user

@@ -11,10 +11,12 @@ from typing import TypedDict, Unpack
 from django.db import transaction
 
 from accounts.access import Access, Resource
+from backend.api.concurrency import NO_PRECONDITION, IfMatch
 from recovery.models import TrainingSession
 from recovery.services.common import (
     athlete_for_new_record,
     create_once,
+    delete_version,
     require_write,
     save_new_version,
 )
@@ -31,6 +33,16 @@ class TrainingSessionFields(TypedDict, total=False):
     notes: str
 
 
+def training_load_au(*, rpe: int, duration_min: int) -> int:
+    """Session RPE load (Foster et al., 2001): RPE x minutes, in AU. Every write of a session
+    (this module, the sync batch push) stores it through here."""
+    return rpe * duration_min
+
+
+CONTENT = TrainingSessionFields.__optional_keys__
+"""What the client writes: a repeated create is the same session when these are equal."""
+
+
 @transaction.atomic
 def training_session_log(
     *,
@@ -40,7 +52,7 @@ def training_session_log(
     **fields: Unpack[TrainingSessionFields],
 ) -> tuple[TrainingSession, bool]:
     """Log a session for an athlete (the caller when omitted); returns it and whether it is new
-    (False: a retry of a create already stored under `record_id`)."""
+    (False: a repeat of a create stored under `record_id` with the same content)."""
     athlete_id = athlete_for_new_record(
         access=access, resource=Resource.TRAINING_SESSION, athlete_id=athlete_id
     )
@@ -48,23 +60,38 @@ def training_session_log(
         TrainingSession,
         record_id=record_id,
         athlete_id=athlete_id,
-        created_by=access.user,
-        load_au=fields["rpe"] * fields["duration_min"],
-        **fields,
+        fields={
+            **fields,
+            "created_by": access.user,
+            "load_au": training_load_au(rpe=fields["rpe"], duration_min=fields["duration_min"]),
+        },
+        compare=CONTENT,
     )
 
 
 @transaction.atomic
 def training_session_update(
-    *, access: Access, session: TrainingSession, **changes: Unpack[TrainingSessionFields]
+    *,
+    access: Access,
+    session: TrainingSession,
+    if_match: IfMatch = NO_PRECONDITION,
+    **changes: Unpack[TrainingSessionFields],
 ) -> TrainingSession:
+    """Change some fields; the load is computed again, from the stored RPE and minutes where
+    the change leaves them as they are."""
     require_write(access=access, resource=Resource.TRAINING_SESSION, athlete_id=session.athlete_id)
-    rpe = changes.get("rpe", session.rpe)
-    duration_min = changes.get("duration_min", session.duration_min)
-    return save_new_version(session, {**changes, "load_au": rpe * duration_min})
+
+    def with_load(stored: TrainingSession) -> dict[str, object]:
+        rpe = changes.get("rpe", stored.rpe)
+        duration_min = changes.get("duration_min", stored.duration_min)
+        return {**changes, "load_au": training_load_au(rpe=rpe, duration_min=duration_min)}
+
+    return save_new_version(session, with_load, if_match=if_match)
 
 
 @transaction.atomic
-def training_session_delete(*, access: Access, session: TrainingSession) -> None:
+def training_session_delete(
+    *, access: Access, session: TrainingSession, if_match: IfMatch = NO_PRECONDITION
+) -> None:
     require_write(access=access, resource=Resource.TRAINING_SESSION, athlete_id=session.athlete_id)
-    session.delete()
+    delete_version(session, if_match=if_match)

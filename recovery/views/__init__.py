@@ -15,6 +15,7 @@ MODULES: list[str] = [
     "dashboard",
     "metrics",
     "recommendation",
+    "sync",
 ]
 
 ROUTES: list[URLPattern | URLResolver] = [

@@ -1,6 +1,7 @@
 """Plumbing shared by the viewsets of athletes' records: the list filters every one of them takes
 (`athlete`, `team`, a date range) and creating, updating and deleting through the resource's
-services. A viewset names its services in three one-line hooks."""
+services, with ETag / If-Match (backend/api/concurrency.py). A viewset names its services in three
+one-line hooks."""
 
 from __future__ import annotations
 
@@ -19,10 +20,19 @@ from rest_framework.serializers import BaseSerializer
 
 from accounts.access import Access, access_for
 from accounts.models import Membership, Role
+from backend.api.concurrency import ConditionalRecordMixin, IfMatch
 from backend.api.params import date_range_params, uuid_param
 from backend.api.views import ScopedQuerysetMixin
 
 MAX_RANGE_DAYS = 366
+
+CLIENT_ID_RULES = (
+    "The client may choose the record's `id` (a UUID, for offline-first writes). Sending the same "
+    "record again (same `id`, same content) returns the stored one with 200 and creates nothing; "
+    "the same `id` with different content is a 409 `id_conflict` with the stored record under "
+    "`current`; an `id` already used by a record of another athlete is a 409 `id_conflict` that "
+    "says nothing about that record."
+)
 
 RECORD_FILTERS = [
     OpenApiParameter("athlete", OpenApiTypes.UUID, description="Only this athlete's records."),
@@ -78,6 +88,7 @@ class RecordFilter(BaseFilterBackend):
 
 
 class AthleteRecordViewSet(
+    ConditionalRecordMixin,
     ScopedQuerysetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -86,17 +97,18 @@ class AthleteRecordViewSet(
 ):
     """List, retrieve, create and delete an athlete's records. Visibility is the selector's
     (`scoped_queryset`: 404 outside it); the services decide what a caller who sees the record
-    may do (403)."""
+    may do (403), then whether If-Match holds (412)."""
 
     create_serializer_class: type[BaseSerializer[Any]]
     filter_backends = [RecordFilter]
     athlete_path = "athlete"
     date_field = "date"
+    if_match_actions = frozenset({"destroy"})
 
     def create_record(self, access: Access, data: dict[str, Any]) -> tuple[Model, bool]:
         raise NotImplementedError
 
-    def delete_record(self, access: Access, record: Any) -> None:
+    def delete_record(self, access: Access, record: Any, if_match: IfMatch) -> None:
         raise NotImplementedError
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -111,16 +123,23 @@ class AthleteRecordViewSet(
         )
 
     def perform_destroy(self, instance: Any) -> None:
-        self.delete_record(access_for(self.request), instance)
+        self.delete_record(access_for(self.request), instance, self.if_match())
 
 
 class EditableRecordViewSet(mixins.UpdateModelMixin, AthleteRecordViewSet):
     """Adds PUT and PATCH, validated by `serializer_class` and saved by `update_record`."""
 
-    def update_record(self, access: Access, record: Any, data: dict[str, Any]) -> Model:
+    if_match_actions = frozenset({"update", "partial_update", "destroy"})
+
+    def update_record(
+        self, access: Access, record: Any, data: dict[str, Any], if_match: IfMatch
+    ) -> Model:
         raise NotImplementedError
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = self.update_record(
-            access_for(self.request), serializer.instance, serializer.validated_data
+            access_for(self.request),
+            serializer.instance,
+            serializer.validated_data,
+            self.if_match(),
         )

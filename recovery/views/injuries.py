@@ -7,12 +7,14 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.access import Access
 from accounts.models import User
+from backend.api.concurrency import IfMatch
 from backend.api.pagination import ordered_by
 from recovery.models import Injury, InjuryStatus
 from recovery.selectors.injuries import injury_list_visible_to
 from recovery.serializers.injuries import InjuryCreateSerializer, InjurySerializer
 from recovery.services import injuries as services
 from recovery.views.common import (
+    CLIENT_ID_RULES,
     RECORD_FILTERS,
     EditableRecordViewSet,
     choice_filter,
@@ -46,8 +48,8 @@ RECORD_EXAMPLE = OpenApiExample(
     create=extend_schema(
         operation_id="injuries_create",
         summary="Record an injury (a therapist of the athlete's team)",
-        description="The date range filter and ordering use `onset_date`. A retry with the same "
-        "`id` returns the stored injury with 200. Athletes, coaches and admins read only (403).",
+        description="The date range filter and ordering use `onset_date`. Athletes, coaches and "
+        "admins read only (403). " + CLIENT_ID_RULES,
         request=InjuryCreateSerializer,
         responses={201: InjurySerializer, 200: InjurySerializer},
         examples=[RECORD_EXAMPLE],
@@ -76,11 +78,13 @@ class InjuryViewSet(EditableRecordViewSet):
     def create_record(self, access: Access, data: dict[str, Any]) -> Any:
         return services.injury_record(access=access, **data)
 
-    def update_record(self, access: Access, record: Any, data: dict[str, Any]) -> Any:
-        return services.injury_update(access=access, injury=record, **data)
+    def update_record(
+        self, access: Access, record: Any, data: dict[str, Any], if_match: IfMatch
+    ) -> Any:
+        return services.injury_update(access=access, injury=record, if_match=if_match, **data)
 
-    def delete_record(self, access: Access, record: Any) -> None:
-        services.injury_delete(access=access, injury=record)
+    def delete_record(self, access: Access, record: Any, if_match: IfMatch) -> None:
+        services.injury_delete(access=access, injury=record, if_match=if_match)
 
 
 router = SimpleRouter()

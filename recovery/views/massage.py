@@ -1,5 +1,6 @@
 """Massage / neuromuscular therapy sessions: `/api/v1/massage-sessions/`. Selectors read, services
-write; the schema documents each state conflict a write can meet."""
+write; the schema documents each state conflict a write can meet. Several staff edit a session:
+its edits require If-Match (428 without it, 412 when stale; backend/api/concurrency.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from rest_framework.serializers import Serializer
 
 from accounts.access import access_for
 from accounts.models import User
+from backend.api.concurrency import ConditionalRecordMixin
 from backend.api.errors import Conflict, problem
 from backend.api.pagination import ordered_by
 from backend.api.params import date_range_params, uuid_param
@@ -41,6 +43,7 @@ from recovery.serializers.massage import (
     MassageSessionUpdateSerializer,
 )
 from recovery.services import massage as services
+from recovery.views.common import CLIENT_ID_RULES
 
 MAX_RANGE_DAYS = 366
 UUID_PATTERN = "[0-9a-fA-F-]{36}"
@@ -169,12 +172,18 @@ def _list_filters(request: Request) -> dict[str, Any]:
     retrieve=extend_schema(operation_id="massage_sessions_retrieve", summary="One massage session"),
 )
 class MassageSessionViewSet(
-    ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ConditionalRecordMixin,
+    ScopedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     model = MassageSession
     serializer_class = MassageSessionSerializer
     pagination_class = ordered_by("-scheduled_at", "-id")
     lookup_value_regex = UUID_PATTERN
+    if_match_actions = frozenset({"partial_update", "destroy", "complete", "cancel", "amend"})
+    if_match_required = frozenset({"partial_update", "complete", "cancel", "amend"})
 
     def scoped_queryset(self, user: User) -> Any:
         filters = _list_filters(self.request) if self.action == "list" else {}
@@ -195,12 +204,16 @@ class MassageSessionViewSet(
         operation_id="massage_sessions_create",
         summary="Plan a session (therapists of the athlete's team)",
         description="Created as `planned`, with the caller as therapist. An athlete the caller "
-        "cannot see is a 400 on `athlete`; one they see but may not treat is a 403.",
+        "cannot see is a 400 on `athlete`; one they see but may not treat is a 403. "
+        + CLIENT_ID_RULES
+        + " The treated areas are compared in any order.",
         request=MassageSessionCreateSerializer,
         responses={
             201: MassageSessionSerializer,
-            200: OpenApiResponse(MassageSessionSerializer, description="Replay of a stored id."),
-            409: _conflicts(services.IdInUse),
+            200: OpenApiResponse(
+                MassageSessionSerializer,
+                description="The same session sent again (same `id` and content): the stored one.",
+            ),
         },
         examples=[CREATE_EXAMPLE],
     )
@@ -220,7 +233,7 @@ class MassageSessionViewSet(
     def partial_update(self, request: Request, pk: str) -> Response:
         session, changes = self.get_object(), self._validated(MassageSessionUpdateSerializer)
         session = services.massage_session_update(
-            access=access_for(request), session=session, **changes
+            access=access_for(request), session=session, if_match=self.if_match(), **changes
         )
         return self._respond(session.pk)
 
@@ -231,7 +244,9 @@ class MassageSessionViewSet(
         responses={204: None, 409: _conflicts(services.SessionLocked)},
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        services.massage_session_delete(access=access_for(request), session=self.get_object())
+        services.massage_session_delete(
+            access=access_for(request), session=self.get_object(), if_match=self.if_match()
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -250,7 +265,7 @@ class MassageSessionViewSet(
     def complete(self, request: Request, pk: str) -> Response:
         session, outcome = self.get_object(), self._validated(MassageSessionCompleteSerializer)
         session = services.massage_session_complete(
-            access=access_for(request), session=session, **outcome
+            access=access_for(request), session=session, if_match=self.if_match(), **outcome
         )
         return self._respond(session.pk)
 
@@ -267,7 +282,10 @@ class MassageSessionViewSet(
     def cancel(self, request: Request, pk: str) -> Response:
         session, data = self.get_object(), self._validated(MassageSessionCancelSerializer)
         session = services.massage_session_cancel(
-            access=access_for(request), session=session, reason=data["reason"]
+            access=access_for(request),
+            session=session,
+            reason=data["reason"],
+            if_match=self.if_match(),
         )
         return self._respond(session.pk)
 
@@ -283,7 +301,7 @@ class MassageSessionViewSet(
     def amend(self, request: Request, pk: str) -> Response:
         session, data = self.get_object(), self._validated(MassageAmendmentSerializer)
         amendment = services.massage_session_amend(
-            access=access_for(request), session=session, text=data["text"]
+            access=access_for(request), session=session, text=data["text"], if_match=self.if_match()
         )
         return self._respond(amendment.session_id, status.HTTP_201_CREATED)
 

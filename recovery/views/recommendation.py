@@ -26,7 +26,7 @@ from recovery.selectors.recommendation import (
     SessionNotCompleted,
     massage_session_comparison,
     recommendation_as_dict,
-    recommendations_for,
+    recommendation_for,
 )
 from recovery.serializers.massage import MassageSessionSerializer
 from recovery.serializers.recommendation import (
@@ -103,12 +103,15 @@ class AthleteRecommendationView(APIView):
     )
     def get(self, request: Request, athlete_id: UUID) -> Response:
         athlete = athlete_visible_to(
-            user=request_user(request), athlete_id=athlete_id, resource=Resource.RECOMMENDATION
+            user=request_user(request),
+            athlete_id=athlete_id,
+            resource=Resource.RECOMMENDATION,
+            with_context=True,
         )
         at = datetime_param(request, "at") or timezone.now()
         match_at = datetime_param(request, "match_at")
-        recommendation = recommendations_for(athlete_ids=[athlete.id], at=at, match_at=match_at)
-        return Response(recommendation_as_dict(recommendation[athlete.id]))
+        recommendation = recommendation_for(athlete, at=at, match_at=match_at)
+        return Response(recommendation_as_dict(recommendation))
 
 
 class AthleteRecommendationPlanView(APIView):

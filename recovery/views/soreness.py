@@ -11,6 +11,7 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.access import Access, access_for
 from accounts.models import User
+from backend.api.concurrency import IfMatch
 from backend.api.pagination import ordered_by
 from backend.api.views import ScopedQuerysetMixin
 from recovery.models import SorenessEntry, SorenessKind, SorenessReport
@@ -26,6 +27,7 @@ from recovery.serializers.soreness import (
 )
 from recovery.services import soreness as services
 from recovery.views.common import (
+    CLIENT_ID_RULES,
     RECORD_FILTERS,
     AthleteRecordViewSet,
     RecordFilter,
@@ -68,8 +70,9 @@ SUBMIT_EXAMPLE = OpenApiExample(
         operation_id="soreness_reports_create",
         summary="Submit a soreness report with its body-map entries (the athlete)",
         description="Stored all or nothing: one bad entry is a 400 naming `entries.N.<field>` "
-        "and nothing is stored. A retry with the same `id` returns the stored report with 200. "
-        "Only the athlete writes their reports (staff: 403).",
+        "and nothing is stored. Only the athlete writes their reports (staff: 403). "
+        + CLIENT_ID_RULES
+        + " The entries are compared in any order.",
         request=SorenessReportCreateSerializer,
         responses={201: SorenessReportSerializer, 200: SorenessReportSerializer},
         examples=[SUBMIT_EXAMPLE],
@@ -92,8 +95,8 @@ class SorenessReportViewSet(AthleteRecordViewSet):
     def create_record(self, access: Access, data: dict[str, Any]) -> Any:
         return services.soreness_report_submit(access=access, **data)
 
-    def delete_record(self, access: Access, record: Any) -> None:
-        services.soreness_report_delete(access=access, report=record)
+    def delete_record(self, access: Access, record: Any, if_match: IfMatch) -> None:
+        services.soreness_report_delete(access=access, report=record, if_match=if_match)
 
 
 @extend_schema(tags=["soreness"])

@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.access import Access
 from accounts.models import User
+from backend.api.concurrency import IfMatch
 from backend.api.pagination import ordered_by
 from recovery.models import SessionType, TrainingSession
 from recovery.selectors.training import training_session_list_visible_to
@@ -16,6 +17,7 @@ from recovery.serializers.training import (
 )
 from recovery.services import training as services
 from recovery.views.common import (
+    CLIENT_ID_RULES,
     RECORD_FILTERS,
     EditableRecordViewSet,
     choice_filter,
@@ -51,8 +53,8 @@ LOG_EXAMPLE = OpenApiExample(
     create=extend_schema(
         operation_id="training_sessions_create",
         summary="Log a training session (the athlete, or a therapist of their team)",
-        description="`load_au` is computed: RPE x minutes. A retry with the same `id` returns "
-        "the stored session with 200. Coaches and admins read only (403).",
+        description="`load_au` is computed: RPE x minutes. Coaches and admins read only (403). "
+        + CLIENT_ID_RULES,
         request=TrainingSessionCreateSerializer,
         responses={201: TrainingSessionSerializer, 200: TrainingSessionSerializer},
         examples=[LOG_EXAMPLE],
@@ -79,11 +81,15 @@ class TrainingSessionViewSet(EditableRecordViewSet):
     def create_record(self, access: Access, data: dict[str, Any]) -> Any:
         return services.training_session_log(access=access, **data)
 
-    def update_record(self, access: Access, record: Any, data: dict[str, Any]) -> Any:
-        return services.training_session_update(access=access, session=record, **data)
+    def update_record(
+        self, access: Access, record: Any, data: dict[str, Any], if_match: IfMatch
+    ) -> Any:
+        return services.training_session_update(
+            access=access, session=record, if_match=if_match, **data
+        )
 
-    def delete_record(self, access: Access, record: Any) -> None:
-        services.training_session_delete(access=access, session=record)
+    def delete_record(self, access: Access, record: Any, if_match: IfMatch) -> None:
+        services.training_session_delete(access=access, session=record, if_match=if_match)
 
 
 router = SimpleRouter()

@@ -448,10 +448,10 @@ def test_query_count_does_not_grow_with_the_team(
     coach = member("coach")
     for index in range(n_athletes):
         _busy_athlete(team, index)
-    # Access (1), team (1), athletes with flags / last report / last massage (1), daily loads
-    # (1), soreness of the last 72 h (1), wellness reports (1), injuries (1), and the eight of
-    # recommendations_for.
-    with django_assert_num_queries(15):
+    # Access (1), team (1), athletes with flags / last report / last massage / sport and time
+    # zone (1), load metrics from the per-day table (1), signals: soreness, treatments, injuries
+    # and matches in one UNION (1), catalogue with the sports' demand (1), wellness reports (1).
+    with django_assert_num_queries(7):
         response = client_for(coach).get(url(team.pk))
     assert response.status_code == 200
     assert response.json()["summary"]["athletes"] == n_athletes

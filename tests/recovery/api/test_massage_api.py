@@ -12,7 +12,7 @@ from django.db import DatabaseError
 from django.urls import reverse
 
 from accounts.models import AthleteProfile, Role
-from recovery.models import MassageSession, MassageStatus
+from recovery.models import MassageSession, MassageStatus, TreatedArea
 from tests.factories import MembershipFactory, TeamFactory, TreatedAreaFactory
 from tests.factories.recovery import MassageAmendmentFactory, MassageSessionFactory
 
@@ -25,6 +25,15 @@ NOTES = "Suspected grade 1 strain, left biceps femoris; refer if not better in 7
 
 def url(session: MassageSession, action: str = "detail") -> str:
     return reverse(f"recovery:massage-session-{action}", args=[session.pk])
+
+
+def if_match(session_or_response) -> dict[str, str]:
+    """The If-Match header every edit of a session needs: of a stored session (its version as
+    read now) or of a response (its ETag)."""
+    if isinstance(session_or_response, MassageSession):
+        version = MassageSession.objects.get(pk=session_or_response.pk).version
+        return {"HTTP_IF_MATCH": f'"{version}"'}
+    return {"HTTP_IF_MATCH": session_or_response["ETag"]}
 
 
 def area(**overrides: object) -> dict[str, object]:
@@ -131,7 +140,9 @@ def test_read_matrix(client_for, actor, session, who, expected):
     ],
 )
 def test_update_matrix(client_for, actor, session, who, expected):
-    response = client_for(actor(who)).patch(url(session), {"complaint": "Calf cramps."})
+    response = client_for(actor(who)).patch(
+        url(session), {"complaint": "Calf cramps."}, **if_match(session)
+    )
     assert response.status_code == expected
     session.refresh_from_db()
     assert (session.complaint == "Calf cramps.") is (expected == 200)
@@ -267,41 +278,72 @@ def test_therapist_plans_a_session_with_areas_and_aftercare(client_for, athlete,
     )
 
 
-def test_sending_the_same_id_again_returns_the_stored_session(client_for, athlete, therapist):
+def test_sending_the_same_session_again_returns_the_stored_one(client_for, athlete, therapist):
+    body = {
+        "id": str(uuid.uuid4()),
+        "athlete": str(athlete.pk),
+        "scheduled_at": "2025-03-14T17:00:00+01:00",
+        "treated_areas": [area(), area(muscle_group="quadriceps", side="right")],
+    }
+    client = client_for(therapist)
+    first = client.post(LIST_URL, body, format="json")
+    assert first.status_code == 201, first.content
+    # the same content, the areas in another order and the time in another offset
+    again = {
+        **body,
+        "scheduled_at": "2025-03-14T16:00:00Z",
+        "treated_areas": body["treated_areas"][::-1],
+    }
+    replay = client.post(LIST_URL, again, format="json")
+    assert replay.status_code == 200, replay.content
+    assert replay.json() == first.json()
+    assert MassageSession.objects.count() == 1
+
+
+def test_the_same_id_with_other_content_is_409_with_the_stored_session(
+    client_for, athlete, therapist
+):
     body = {
         "id": str(uuid.uuid4()),
         "athlete": str(athlete.pk),
         "scheduled_at": "2025-03-14T16:00:00Z",
     }
     client = client_for(therapist)
-    assert client.post(LIST_URL, body).status_code == 201
-    replay = client.post(LIST_URL, {**body, "complaint": "changed in between"})
-    assert replay.status_code == 200
-    assert replay.json()["complaint"] == ""
-    assert MassageSession.objects.count() == 1
+    stored = client.post(LIST_URL, body).json()
+    conflict = problem(
+        client.post(LIST_URL, {**body, "complaint": "changed in between"}), 409, "id_conflict"
+    )
+    assert conflict["current"] == stored
+    assert MassageSession.objects.get().complaint == ""
 
 
-def test_an_id_taken_by_another_record_is_409(client_for, athlete, member, session):
+def test_an_id_taken_by_another_athletes_session_is_409_saying_nothing(
+    client_for, athlete, member, session
+):
     body = {
         "id": str(session.pk),
-        "athlete": str(athlete.pk),
+        "athlete": str(member("athlete").pk),
         "scheduled_at": "2025-03-14T16:00:00Z",
     }
-    problem(client_for(member("therapist")).post(LIST_URL, body), 409, "massage_session.id_in_use")
+    conflict = problem(client_for(member("therapist")).post(LIST_URL, body), 409, "id_conflict")
+    assert "current" not in conflict
+    assert str(athlete.pk) not in str(conflict)
 
 
 def test_patch_replaces_treated_areas_and_bumps_the_version(client_for, therapist, session):
     TreatedAreaFactory(session=session, muscle_group_id="quadriceps")
     TreatedAreaFactory(session=session, muscle_group_id="gastrocnemius")
     response = client_for(therapist).patch(
-        url(session), {"treated_areas": [area(side="right")]}, format="json"
+        url(session), {"treated_areas": [area(side="right")]}, format="json", **if_match(session)
     )
     assert response.status_code == 200, response.content
     assert [(a["muscle_group"], a["side"]) for a in response.json()["treated_areas"]] == [
         ("hamstrings", "right")
     ]
     assert response.json()["version"] == session.version + 1
-    kept = client_for(therapist).patch(url(session), {"complaint": "Still tight."})
+    kept = client_for(therapist).patch(
+        url(session), {"complaint": "Still tight."}, **if_match(response)
+    )
     assert len(kept.json()["treated_areas"]) == 1
 
 
@@ -313,7 +355,9 @@ def test_complete_signs_and_locks_the_session(client_for, member, session, thera
         "athlete_feedback": "Much looser.",
         "aftercare": {"hydration": "2 litres today."},
     }
-    response = client_for(colleague).post(url(session, "complete"), body, format="json")
+    response = client_for(colleague).post(
+        url(session, "complete"), body, format="json", **if_match(session)
+    )
     assert response.status_code == 200, response.content
     data = response.json()
     assert data["status"] == "completed"
@@ -322,13 +366,14 @@ def test_complete_signs_and_locks_the_session(client_for, member, session, thera
     assert (data["pain_after"], data["aftercare"]["hydration"]) == (2, "2 litres today.")
     assert data["treated_areas"][0]["trigger_points_found"] == 2
 
-    again = client_for(colleague).post(url(session, "complete"), {})
+    current = if_match(response)
+    again = client_for(colleague).post(url(session, "complete"), {}, **current)
     problem(again, 409, "massage_session.already_completed")
-    locked = client_for(therapist).patch(url(session), {"complaint": "Edited later"})
+    locked = client_for(therapist).patch(url(session), {"complaint": "Edited later"}, **current)
     problem(locked, 409, "massage_session.locked")
     problem(client_for(therapist).delete(url(session)), 409, "massage_session.locked")
     problem(
-        client_for(therapist).post(url(session, "cancel"), {"reason": "x"}),
+        client_for(therapist).post(url(session, "cancel"), {"reason": "x"}, **current),
         409,
         "massage_session.not_planned",
     )
@@ -337,26 +382,32 @@ def test_complete_signs_and_locks_the_session(client_for, member, session, thera
 
 def test_complete_uses_the_areas_already_recorded(client_for, therapist, session):
     TreatedAreaFactory(session=session)
-    response = client_for(therapist).post(url(session, "complete"), {})
+    response = client_for(therapist).post(url(session, "complete"), {}, **if_match(session))
     assert response.status_code == 200, response.content
     assert len(response.json()["treated_areas"]) == 1
 
 
 def test_cancel_with_reason_then_everything_conflicts(client_for, therapist, session):
-    response = client_for(therapist).post(url(session, "cancel"), {"reason": "Athlete ill."})
+    response = client_for(therapist).post(
+        url(session, "cancel"), {"reason": "Athlete ill."}, **if_match(session)
+    )
     assert response.status_code == 200, response.content
     assert (response.json()["status"], response.json()["cancelled_reason"]) == (
         "cancelled",
         "Athlete ill.",
     )
-    client = client_for(therapist)
+    client, current = client_for(therapist), if_match(response)
     problem(
-        client.post(url(session, "cancel"), {"reason": "x"}),
+        client.post(url(session, "cancel"), {"reason": "x"}, **current),
         409,
         "massage_session.already_cancelled",
     )
-    problem(client.post(url(session, "complete"), {}), 409, "massage_session.not_planned")
-    problem(client.patch(url(session), {"complaint": "x"}), 409, "massage_session.locked")
+    problem(
+        client.post(url(session, "complete"), {}, **current), 409, "massage_session.not_planned"
+    )
+    problem(
+        client.patch(url(session), {"complaint": "x"}, **current), 409, "massage_session.locked"
+    )
 
 
 def test_cancel_requires_a_reason(client_for, therapist, session):
@@ -371,8 +422,11 @@ def test_planned_session_can_be_deleted(client_for, therapist, session):
 def test_amendment_is_appended_to_a_completed_session(client_for, therapist, session):
     TreatedAreaFactory(session=session)
     client = client_for(therapist)
-    completed = client.post(url(session, "complete"), {}).json()
-    response = client.post(url(session, "amendments"), {"text": "Pressure was firm, not moderate."})
+    done = client.post(url(session, "complete"), {}, **if_match(session))
+    completed = done.json()
+    response = client.post(
+        url(session, "amendments"), {"text": "Pressure was firm, not moderate."}, **if_match(done)
+    )
     assert response.status_code == 201, response.content
     data = response.json()
     [amendment] = data["amendments"]
@@ -386,7 +440,9 @@ def test_amendment_is_appended_to_a_completed_session(client_for, therapist, ses
 
 
 def test_amendment_on_a_planned_session_is_409(client_for, therapist, session):
-    response = client_for(therapist).post(url(session, "amendments"), {"text": "Too early."})
+    response = client_for(therapist).post(
+        url(session, "amendments"), {"text": "Too early."}, **if_match(session)
+    )
     problem(response, 409, "massage_session.not_completed")
 
 
@@ -418,7 +474,9 @@ def test_invalid_update_names_the_field(client_for, therapist, session, body, fi
 
 
 def test_completion_without_any_treated_area_is_400(client_for, therapist, session):
-    response = client_for(therapist).post(url(session, "complete"), {"pain_after": 1})
+    response = client_for(therapist).post(
+        url(session, "complete"), {"pain_after": 1}, **if_match(session)
+    )
     assert error_fields(response) == {"treated_areas"}
     assert MassageSession.objects.get(pk=session.pk).status == MassageStatus.PLANNED
 
@@ -429,24 +487,28 @@ def test_completion_without_any_treated_area_is_400(client_for, therapist, sessi
 def test_failed_completion_changes_nothing(client_for, therapist, session):
     TreatedAreaFactory(session=session)
     body = {"treated_areas": [], "pain_after": 1}
-    response = client_for(therapist).post(url(session, "complete"), body, format="json")
+    response = client_for(therapist).post(
+        url(session, "complete"), body, format="json", **if_match(session)
+    )
     assert error_fields(response) == {"treated_areas"}
     stored = MassageSession.objects.get(pk=session.pk)
     assert (stored.status, stored.pain_after, stored.treated_areas.count()) == ("planned", None, 1)
 
 
-def test_update_failing_at_save_keeps_the_old_treated_areas(
-    client_for, therapist, session, monkeypatch
-):
+def test_update_failing_midway_changes_nothing(client_for, therapist, session, monkeypatch):
     TreatedAreaFactory(session=session, muscle_group_id="quadriceps")
+    before = MassageSession.objects.get(pk=session.pk)
 
-    def broken_save(*args: object, **kwargs: object) -> None:
+    def broken_bulk_create(*args: object, **kwargs: object) -> None:
         raise DatabaseError("disk full")
 
-    monkeypatch.setattr(MassageSession, "save", broken_save)
+    monkeypatch.setattr(TreatedArea.objects, "bulk_create", broken_bulk_create)
+    body = {"complaint": "Changed", "treated_areas": [area()]}
     with pytest.raises(DatabaseError):
-        client_for(therapist).patch(url(session), {"treated_areas": [area()]}, format="json")
+        client_for(therapist).patch(url(session), body, format="json", **if_match(session))
     assert list(session.treated_areas.values_list("muscle_group_id", flat=True)) == ["quadriceps"]
+    after = MassageSession.objects.get(pk=session.pk)
+    assert (after.complaint, after.version) == (before.complaint, before.version)
 
 
 # --- lists ------------------------------------------------------------------------------------

@@ -1,0 +1,99 @@
+"""The JSON renderer of every API response: orjson, with DRF's JSON conventions.
+
+DRF's `JSONRenderer` goes through the standard library's `json` and DRF's encoder; on a year of
+daily metrics (366 rows of 19 fields) that is most of the request (docs/performance.md). This one
+writes the same JSON with orjson:
+
+- compact, UTF-8 (DRF's COMPACT_JSON and UNICODE_JSON defaults), U+2028/U+2029 escaped as DRF
+  does;
+- datetimes and times as DRF's encoder writes them (ISO 8601, `Z` for UTC), dates ISO, UUIDs and
+  IP addresses as strings, decimals as numbers (COERCE_DECIMAL_TO_STRING is off),
+  lazy strings, querysets and other iterables as DRF's encoder does;
+- never NaN or Infinity (not JSON): orjson writes a non-finite float as null.
+
+An `indent` asked for in the Accept header (and the browsable API, which asks for 4) and anything
+orjson cannot encode (integers beyond 64 bits, an aware `time`) fall back to DRF's own renderer,
+which encodes or refuses it as before. Floats in exponent notation may be spelled differently
+(`1e-07` / `1e-7`): the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from django.db.models.query import QuerySet
+from django.utils.encoding import force_str
+from django.utils.functional import Promise
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+
+# Datetimes natively, UTC as `Z`: the text DRF's encoder writes (isoformat, "+00:00" -> "Z").
+OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
+IPV4_IPV6 = (
+    ipaddress.IPv4Address
+    | ipaddress.IPv6Address
+    | ipaddress.IPv4Network
+    | ipaddress.IPv6Network
+    | ipaddress.IPv4Interface
+    | ipaddress.IPv6Interface
+)
+_LINE_SEPARATORS = (b"\xe2\x80\xa8", b"\xe2\x80\xa9")
+
+
+def default(value: Any) -> Any:
+    """What orjson does not encode itself, encoded as DRF's JSONEncoder does."""
+    if isinstance(value, datetime.timedelta):
+        return str(value.total_seconds())
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, IPV4_IPV6):
+        return str(value)
+    if isinstance(value, Promise):
+        return force_str(value)
+    if isinstance(value, QuerySet):
+        return tuple(value)
+    if isinstance(value, bytes):
+        return value.decode()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if hasattr(value, "__iter__"):
+        return tuple(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+class ORJSONRenderer(BaseRenderer):
+    media_type = "application/json"
+    format = "json"
+    charset = None  # JSON is UTF-8 (RFC 8259): no charset parameter, as DRF's JSONRenderer
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        if data is None:
+            return b""
+        if self._indent(accepted_media_type, renderer_context) is not None:
+            return JSONRenderer().render(data, accepted_media_type, renderer_context)
+        try:
+            rendered = orjson.dumps(data, default=default, option=OPTIONS)
+        except orjson.JSONEncodeError:
+            return JSONRenderer().render(data, accepted_media_type, renderer_context)
+        if _LINE_SEPARATORS[0] in rendered or _LINE_SEPARATORS[1] in rendered:
+            rendered = rendered.replace(_LINE_SEPARATORS[0], b"\\u2028").replace(
+                _LINE_SEPARATORS[1], b"\\u2029"
+            )
+        return rendered
+
+    @staticmethod
+    def _indent(accepted_media_type: str | None, renderer_context: Mapping[str, Any] | None) -> Any:
+        if accepted_media_type and "indent" in accepted_media_type:
+            return JSONRenderer().get_indent(accepted_media_type, renderer_context or {})
+        return (renderer_context or {}).get("indent")

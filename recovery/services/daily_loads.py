@@ -1,0 +1,309 @@
+"""The per-day load table (`recovery.models.AthleteDailyLoad`), kept current with the training
+sessions it is derived from, in the same transaction as every write of a session.
+
+Rows: one per athlete and local day, without gaps, from the first training day to the last one
+(or later: rest days after the last session may stay, they read the same as no row). Each holds
+the day's load and the running state of the metrics after it (`recovery.domain.metrics.LoadState`).
+
+Who keeps it current:
+- saves and deletes of single sessions (the services, the admin, the factories): the signal
+  handlers below, connected once by `RecoveryConfig.ready()`;
+- bulk writes (`bulk_create`, `QuerySet.update`: the demo and bench loaders, the sync push), which
+  send no signals: they call `refresh_daily_loads(athlete_ids=..., from_day=...)` in their
+  transaction, once for the whole batch;
+- `manage.py refresh_daily_loads` rebuilds it (repair, or after an import that bypassed both).
+
+`refresh_daily_loads` recomputes from `from_day` on, starting from the stored row of the day
+before: four statements whatever the number of athletes or days (a lock on the athletes' rows,
+the state before `from_day`, the sessions' daily sums from it, a DELETE) plus the INSERTs. Without
+`from_day` it compares each athlete's stored loads with the sessions and rewrites from the first
+difference (an edited session whose old date is unknown).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from datetime import date, timedelta
+from typing import Any, Final
+
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Model, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.signals import post_delete, post_save, pre_delete
+
+from accounts.models import User
+from recovery.domain.metrics import LoadState, advance_state
+from recovery.models import AthleteDailyLoad, TrainingSession
+
+BATCH_ATHLETES: Final = 200
+"""Athletes per round of the bulk refresh: bounds the rows held in memory (about 365 each)."""
+INSERT_BATCH: Final = 2000
+
+STATE_FIELDS: Final = AthleteDailyLoad.STATE_FIELDS
+
+LOAD_FIELDS: Final = frozenset({"date", "load_au", "rpe", "duration_min", "athlete", "athlete_id"})
+"""A session save that changes none of these leaves the table as it is."""
+
+
+def refresh_daily_loads(
+    *,
+    athlete_ids: Iterable[uuid.UUID],
+    from_day: date | None = None,
+    using: str = DEFAULT_DB_ALIAS,
+) -> None:
+    """Bring the athletes' rows in line with their training sessions. Call it in the writing
+    transaction (it opens one when there is none).
+
+    With `from_day`: the sessions before that day must be unchanged since the rows were last
+    written (a batch of new or deleted sessions on `from_day` or later); rows from it on are
+    rewritten. Without: every athlete's stored loads are compared with the sessions and rewritten
+    from the first day that differs (nothing is written when they agree)."""
+    ids = sorted(set(athlete_ids), key=str)
+    if not ids:
+        return
+    with transaction.atomic(using=using, savepoint=False):
+        for start in range(0, len(ids), BATCH_ATHLETES):
+            batch = ids[start : start + BATCH_ATHLETES]
+            _lock(batch, using)
+            if from_day is None:
+                _refresh_by_comparison(batch, using)
+            else:
+                _refresh_from(batch, from_day, using)
+
+
+def _lock(ids: Sequence[uuid.UUID], using: str) -> None:
+    """Serialise refreshes of one athlete: concurrent writers read the sums only after the
+    other's commit. FOR NO KEY UPDATE does not block inserts of rows referencing the user."""
+    list(
+        User.objects.using(using)
+        .select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _daily_sums(
+    ids: Sequence[uuid.UUID], using: str, from_day: date | None = None
+) -> dict[uuid.UUID, list[tuple[date, int]]]:
+    """Each athlete's daily load (sum of the day's sessions), oldest first: one query."""
+    sessions = TrainingSession.objects.using(using).filter(athlete_id__in=ids)
+    if from_day is not None:
+        sessions = sessions.filter(date__gte=from_day)
+    rows = (
+        sessions.values("athlete_id", "date")
+        .annotate(day_load_au=Sum("load_au"))
+        .order_by("athlete_id", "date")
+        .values_list("athlete_id", "date", "day_load_au")
+    )
+    sums: dict[uuid.UUID, list[tuple[date, int]]] = defaultdict(list)
+    for athlete_id, day, load_au in rows:
+        sums[athlete_id].append((day, int(load_au or 0)))
+    return sums
+
+
+def _states(previous: LoadState | None, sums: Iterable[tuple[date, int]]) -> Iterator[LoadState]:
+    """The states of every day from the day after `previous` (or the first day with a session)
+    to the last day with a session; days without one are rest days."""
+    state = previous
+    for day, load_au in sums:
+        if state is not None:
+            rest = state.day + timedelta(days=1)
+            while rest < day:
+                state = advance_state(state, day=rest, load_au=0)
+                yield state
+                rest += timedelta(days=1)
+        state = advance_state(state, day=day, load_au=load_au)
+        yield state
+
+
+def _row(athlete_id: uuid.UUID, state: LoadState) -> AthleteDailyLoad:
+    return AthleteDailyLoad(
+        athlete_id=athlete_id,
+        day=state.day,
+        history_days=state.history_days,
+        load_au=state.load_au,
+        cum_load_au=state.cum_load_au,
+        cum_load_sq=state.cum_load_sq,
+        ewma_acute_au=state.ewma_acute_au,
+        ewma_chronic_au=state.ewma_chronic_au,
+        ctl=state.ctl,
+        atl=state.atl,
+        tsb=state.tsb,
+    )
+
+
+def _insert(rows: list[AthleteDailyLoad], using: str) -> None:
+    if rows:
+        AthleteDailyLoad.objects.using(using).bulk_create(rows, batch_size=INSERT_BATCH)
+
+
+def _refresh_from(ids: Sequence[uuid.UUID], from_day: date, using: str) -> None:
+    previous = {
+        athlete_id: LoadState(*values)
+        for athlete_id, *values in AthleteDailyLoad.objects.using(using)
+        .filter(id__in=_latest_ids(ids, before=from_day, using=using))
+        .values_list("athlete_id", *STATE_FIELDS)
+    }
+    sums = _daily_sums(ids, using, from_day)
+    AthleteDailyLoad.objects.using(using).filter(athlete_id__in=ids, day__gte=from_day).delete()
+    _insert(
+        [
+            _row(athlete_id, state)
+            for athlete_id in ids
+            for state in _states(previous.get(athlete_id), sums.get(athlete_id, ()))
+        ],
+        using,
+    )
+
+
+def _latest_ids(ids: Sequence[uuid.UUID], *, before: date, using: str) -> QuerySet[Any, Any]:
+    """Subquery: the id of each athlete's last row before `before` (one index probe each)."""
+    last = (
+        AthleteDailyLoad.objects.using(using)
+        .filter(athlete_id=OuterRef("pk"), day__lt=before)
+        .order_by("-day")
+        .values("id")[:1]
+    )
+    return User.objects.using(using).filter(pk__in=ids).annotate(row=Subquery(last)).values("row")
+
+
+def _refresh_by_comparison(ids: Sequence[uuid.UUID], using: str) -> None:
+    sums = _daily_sums(ids, using)
+    stored: dict[uuid.UUID, list[tuple[date, int]]] = defaultdict(list)
+    for athlete_id, day, load_au in (
+        AthleteDailyLoad.objects.using(using)
+        .filter(athlete_id__in=ids)
+        .order_by("athlete_id", "day")
+        .values_list("athlete_id", "day", "load_au")
+    ):
+        stored[athlete_id].append((day, load_au))
+    rewrite: dict[uuid.UUID, date] = {}
+    rows: list[AthleteDailyLoad] = []
+    for athlete_id in ids:
+        wanted = _dense(sums.get(athlete_id, []))
+        differs = _first_difference(wanted, stored.get(athlete_id, []))
+        if differs is None:
+            continue
+        rewrite[athlete_id] = differs
+        rows.extend(
+            _row(athlete_id, state)
+            for state in _states(None, sums.get(athlete_id, []))
+            if state.day >= differs
+        )
+    stale = Q()
+    for athlete_id, day in rewrite.items():
+        if stored.get(athlete_id):  # nothing stored (a new athlete): nothing to delete
+            stale |= Q(athlete_id=athlete_id, day__gte=day)
+    if stale:
+        AthleteDailyLoad.objects.using(using).filter(stale).delete()
+    _insert(rows, using)
+
+
+def _dense(sums: Sequence[tuple[date, int]]) -> list[tuple[date, int]]:
+    """The (day, load) of every day from the first session to the last one."""
+    if not sums:
+        return []
+    by_day = dict(sums)
+    first, last = sums[0][0], sums[-1][0]
+    return [
+        (first + timedelta(days=i), by_day.get(first + timedelta(days=i), 0))
+        for i in range((last - first).days + 1)
+    ]
+
+
+def _first_difference(
+    wanted: Sequence[tuple[date, int]], stored: Sequence[tuple[date, int]]
+) -> date | None:
+    """The first day on which the stored rows and the wanted ones differ; trailing stored rest
+    days after the wanted ones are not a difference."""
+    for index, (day, load_au) in enumerate(wanted):
+        if index >= len(stored) or stored[index] != (day, load_au):
+            if index < len(stored):
+                return min(day, stored[index][0])
+            return day
+    if len(stored) > len(wanted):
+        extra = stored[len(wanted) :]
+        if not wanted or any(load_au for _, load_au in extra):
+            return extra[0][0]
+    return None
+
+
+# --- Signals: single saves and deletes --------------------------------------------------------
+
+_PENDING = "_daily_loads_pending"
+
+
+def _as_date(value: Any) -> date:
+    parsed: date = TrainingSession._meta.get_field("date").to_python(value)
+    return parsed
+
+
+def _session_saved(
+    sender: type[Model],
+    instance: TrainingSession,
+    created: bool,
+    raw: bool = False,
+    using: str = DEFAULT_DB_ALIAS,
+    update_fields: Collection[str] | None = None,
+    **kwargs: Any,
+) -> None:
+    if raw:  # loaddata: fixtures bring their rows, or `manage.py refresh_daily_loads` does
+        return
+    if created:
+        refresh_daily_loads(
+            athlete_ids=[instance.athlete_id], from_day=_as_date(instance.date), using=using
+        )
+    elif update_fields is None or LOAD_FIELDS.intersection(update_fields):
+        # The day it was on before is not known here: compare and rewrite from the difference.
+        refresh_daily_loads(athlete_ids=[instance.athlete_id], using=using)
+
+
+def _cascades_from_user(origin: Any) -> bool:
+    """A user's deletion takes their sessions and their daily rows together: nothing to do."""
+    model = type(origin) if isinstance(origin, Model) else getattr(origin, "model", None)
+    return isinstance(model, type) and issubclass(model, User)
+
+
+def _session_deleting(
+    sender: type[Model], instance: TrainingSession, origin: Any = None, **kwargs: Any
+) -> None:
+    """Before a delete: note each athlete's earliest day among the sessions going."""
+    if origin is None or _cascades_from_user(origin):
+        return
+    pending: dict[uuid.UUID, date] = origin.__dict__.setdefault(_PENDING, {})
+    day = _as_date(instance.date)
+    if instance.athlete_id not in pending or day < pending[instance.athlete_id]:
+        pending[instance.athlete_id] = day
+
+
+def _session_deleted(
+    sender: type[Model],
+    instance: TrainingSession,
+    using: str = DEFAULT_DB_ALIAS,
+    origin: Any = None,
+    **kwargs: Any,
+) -> None:
+    """After a delete (all its sessions are gone by the first of these signals): one refresh of
+    every athlete noted, from the earliest day noted, then nothing for the other sessions of the
+    same delete."""
+    if origin is None:
+        refresh_daily_loads(
+            athlete_ids=[instance.athlete_id], from_day=_as_date(instance.date), using=using
+        )
+        return
+    pending: dict[uuid.UUID, date] | None = origin.__dict__.pop(_PENDING, None)
+    if not pending:
+        return
+    refresh_daily_loads(athlete_ids=pending, from_day=min(pending.values()), using=using)
+
+
+def connect() -> None:
+    post_save.connect(_session_saved, sender=TrainingSession, dispatch_uid="daily-loads-save")
+    pre_delete.connect(
+        _session_deleting, sender=TrainingSession, dispatch_uid="daily-loads-deleting"
+    )
+    post_delete.connect(
+        _session_deleted, sender=TrainingSession, dispatch_uid="daily-loads-deleted"
+    )
