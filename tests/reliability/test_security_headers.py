@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -28,7 +29,7 @@ def _samples(client: APIClient) -> dict[str, object]:
         "400": client.post("/api/v1/training-sessions/", {}),
         "404 url": client.get("/api/v1/no-such-thing/"),
         "404 object": client.get("/api/v1/training-sessions/00000000-0000-0000-0000-000000000000/"),
-        "429-less sign-in 401": anonymous.post(
+        "401 sign-in": anonymous.post(
             "/api/v1/auth/token/", {"email": "x@example.com", "password": "nope-nope-1"}
         ),
     }
@@ -109,6 +110,7 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env=env,
+        cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,
     )
