@@ -49,6 +49,7 @@ from recovery.serializers.massage import MassageSessionCreateSerializer
 from recovery.serializers.soreness import SorenessReportCreateSerializer
 from recovery.serializers.training import TrainingSessionCreateSerializer
 from recovery.services.common import athlete_for_new_record
+from recovery.services.daily_loads import refresh_daily_loads
 from recovery.services.injuries import _resolved_date
 from recovery.services.massage import _require_write as require_massage_write
 from recovery.services.soreness import is_flagged
@@ -464,7 +465,8 @@ def _classify(pending: Sequence[Pending]) -> list[Pending]:
 
 
 def _create(new: Sequence[Pending]) -> None:
-    """Bulk INSERTs: one per table, parents before children, then the change-log rows."""
+    """Bulk INSERTs: one per table, parents before children, the per-day load table's refresh
+    (a fixed handful of statements), then the change-log rows."""
     by_model: dict[type[Model], list[Model]] = {}
     children: dict[type[Model], list[Model]] = {}
     for item in new:
@@ -474,6 +476,12 @@ def _create(new: Sequence[Pending]) -> None:
     for group in (by_model, children):
         for model, rows in group.items():
             model._default_manager.bulk_create(rows)
+    sessions = [item.record for item in new if item.kind == PushKind.TRAINING_SESSION]
+    if sessions:  # bulk_create sends no signals: bring the per-day load table along, once
+        refresh_daily_loads(
+            athlete_ids={session.athlete_id for session in sessions},
+            from_day=min(session.date for session in sessions),
+        )
     log.record_many(
         Change(
             HANDLERS[item.kind].sync_kind,

@@ -113,15 +113,16 @@ def open_transaction(work: Callable[[], object]) -> Iterator[dict]:
 
 def test_a_change_committed_after_a_pull_that_began_before_it_is_not_missed(client_for, member):
     require_postgres()
-    athlete: User = member("athlete")
-    client = client_for(athlete)
+    slow_athlete: User = member("athlete")
+    quick_athlete: User = member("athlete")  # another athlete: no row the two writes share
+    client = client_for(member("therapist"))
     settle()
     _, cursor = pull_all(client, None)
 
-    with open_transaction(lambda: TrainingSessionFactory(athlete=athlete)) as slow:
+    with open_transaction(lambda: TrainingSessionFactory(athlete=slow_athlete)) as slow:
         # A later transaction commits first: a cursor at "the newest change seen" would step over
         # the slow one, which commits with an older txid after this pull.
-        quick = TrainingSessionFactory(athlete=athlete)
+        quick = TrainingSessionFactory(athlete=quick_athlete)
         first = pull(client, cursor)
         seen = {change["id"] for change in first["changes"]}
         assert str(slow["result"].pk) not in seen

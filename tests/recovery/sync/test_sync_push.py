@@ -151,6 +151,14 @@ def test_one_bad_record_does_not_cost_the_good_ones(client_for, athlete):
     assert set(SyncChange.objects.values_list("record_id", flat=True)) >= created_ids
 
 
+def test_pushed_sessions_are_in_the_daily_load_table(client_for, athlete):
+    from recovery.models import AthleteDailyLoad
+
+    push(client_for(athlete), [training(rpe=5, duration_min=60), training(rpe=4, duration_min=30)])
+    day = AthleteDailyLoad.objects.get(athlete=athlete, day=TODAY)
+    assert day.load_au == 420
+
+
 def test_pushing_the_same_batch_again_changes_nothing(client_for, athlete):
     records = [training(), soreness(), training(rpe=11), training(notes="evening run")]
     client = client_for(athlete)
@@ -260,8 +268,14 @@ def test_a_batch_is_one_transaction_of_bulk_writes(client_for, athlete, size):
     with CaptureQueriesContext(connection) as queries:
         body = push(client_for(athlete), records)
     assert body["counts"]["created"] == size
-    inserts = [q["sql"] for q in queries if q["sql"].startswith("INSERT")]
-    assert len(inserts) == 4  # sessions, reports, entries, change log
+    inserts = [q["sql"].split('"')[1] for q in queries if q["sql"].startswith("INSERT")]
+    assert sorted(inserts) == [  # one statement per table
+        "recovery_athletedailyload",
+        "recovery_sorenessentry",
+        "recovery_sorenessreport",
+        "recovery_syncchange",
+        "recovery_trainingsession",
+    ]
     assert SyncChange.objects.filter(op="upsert").count() >= size
 
 
