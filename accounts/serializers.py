@@ -187,6 +187,9 @@ class InvitationSerializer(serializers.ModelSerializer):
         choices=["pending", "used", "revoked", "expired"], read_only=True
     )
     team = serializers.UUIDField(source="team_id", read_only=True)
+    email = serializers.CharField(
+        read_only=True, help_text="Only this address may use it; empty when anyone may."
+    )
 
     class Meta:
         model = Invitation

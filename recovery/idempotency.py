@@ -147,11 +147,12 @@ class IdempotencyKeyMiddleware:
         if response.status_code >= 500 or response.status_code in NOT_STORED_STATUSES:
             record.delete()
             return response
-        record.state = IdempotencyRecord.State.DONE
-        record.response_status = response.status_code
-        record.response_content_type = response.get("Content-Type", "")
-        record.response_body = response.content
-        record.save(
-            update_fields=["state", "response_status", "response_content_type", "response_body"]
+        # An UPDATE, not save(): the request may have deleted the row (an erasure deletes the
+        # account's replays), and a completed request must not turn into a 500 afterwards.
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            state=IdempotencyRecord.State.DONE,
+            response_status=response.status_code,
+            response_content_type=response.get("Content-Type", ""),
+            response_body=response.content,
         )
         return response

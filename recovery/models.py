@@ -118,7 +118,15 @@ class TrainingSession(SyncedRecord):
 
     class Meta:
         ordering = ["-date", "-created_at"]
-        indexes = [models.Index(fields=["athlete", "date"])]
+        indexes = [
+            models.Index(fields=["athlete", "date"]),
+            # The recommendation's "last match" (recovery.selectors.recommendation.signals_for).
+            models.Index(
+                fields=["athlete", "started_at"],
+                condition=Q(session_type="match"),
+                name="training_match_start",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(rpe__lte=10), name="training_rpe_0_10"),
             models.CheckConstraint(

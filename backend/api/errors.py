@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -75,7 +76,7 @@ def problem(
         "type": f"{TYPE_BASE}{code}",
         "title": title or HTTPStatus(status_code).phrase,
         "status": status_code,
-        "detail": detail,
+        "detail": printable(detail),
         "code": code,
         **extra,
     }
@@ -98,7 +99,17 @@ def flatten_errors(detail: Any, path: str = "") -> list[dict[str, str]]:
                 out.extend(flatten_errors(value, path))
         return out
     code = getattr(detail, "code", None) or "invalid"
-    return [{"field": path, "message": str(detail), "code": str(code)}]
+    return [{"field": printable(path), "message": printable(str(detail)), "code": str(code)}]
+
+
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """`text` as valid UTF-8: messages echo the client's input (an unknown choice, an unknown
+    field's name), and a lone surrogate sent as `"\\ud800"` in JSON cannot be encoded in a
+    response (a 500); it becomes U+FFFD."""
+    return _LONE_SURROGATES.sub("\ufffd", text)
 
 
 def _first_code(detail: Any, default: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
@@ -44,7 +44,11 @@ def datetime_param(request: Request, name: str) -> datetime | None:
         parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise _bad(name, "Must be an ISO 8601 timestamp with a UTC offset.")
-    return parsed
+    try:
+        # In UTC: PostgreSQL refuses offsets beyond +-15:59 that Python parses (a 500 otherwise).
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+05:00 is before year 1 in UTC
+        raise _bad(name, "Must be a timestamp between years 1 and 9999 in UTC.") from exc
 
 
 def date_range_params(

@@ -230,8 +230,9 @@ class AutoSchema(SpectacularAutoSchema):
             "500": SERVER_ERROR,
             "503": SERVICE_UNAVAILABLE,
         }
+        # Query parameters (filters, dates, cursors) are validated too, so reads can answer 400.
+        errors["400"] = VALIDATION_ERROR
         if self.method in ("POST", "PUT", "PATCH"):
-            errors["400"] = VALIDATION_ERROR
             errors["413"] = PAYLOAD_TOO_LARGE
             errors["415"] = UNSUPPORTED_MEDIA
         if self._idempotent():
@@ -242,9 +243,7 @@ class AutoSchema(SpectacularAutoSchema):
             errors["403"] = FORBIDDEN
         if "{" in self.path or self.method != "GET" or self.get_auth():
             errors["404"] = NOT_FOUND
-        if any(
-            getattr(t, "scope", None) or getattr(t, "rate", None) for t in self.view.get_throttles()
-        ):
+        if self.view.get_throttles():  # a scoped throttle only learns its rate on a request
             errors["429"] = THROTTLED
         for code, response in errors.items():
             if code not in responses:

@@ -909,88 +909,150 @@ def top_focus(
     limit: int = 8,
 ) -> FocusItem | None:
     """``recommend(...).focus[0]`` (None when the focus is empty) for the same arguments, without
-    building the rest: dashboards and the therapist queue show only the top item.
+    building the rest: dashboards and the therapist queue show only the top item. For many
+    athletes, one ``TopFocusRanker`` does the per-catalogue work once."""
+    return TopFocusRanker(groups).top(
+        now=now,
+        demand=demand,
+        soreness=soreness,
+        treatments=treatments,
+        injuries=injuries,
+        load=load,
+        sport_name=sport_name,
+        limit=limit,
+    )
 
-    Units (group, side) are scored with the arithmetic of ``recommend`` (``_unit_score``), but
-    only while an upper bound of their score can still reach the best one found; only the
-    winning group's items are built, and merged across sides as ``recommend`` does."""
-    if limit < 0:
-        raise ValueError("limit must be >= 0")
-    catalogue: dict[str, MuscleGroupRef] = {}
-    for ref in groups:
-        if ref.code in catalogue:
-            raise ValueError(f"duplicate muscle group code: {ref.code}")
-        catalogue[ref.code] = ref
-    ctx, _ = _context(now, load, sport_name)
-    if min(limit, MODE_MAX_ITEMS.get(ctx.mode, limit)) == 0:
-        return None
-    reports = _collect_reports(now, catalogue, soreness)
-    injured = _collect_injuries(catalogue, injuries)
-    treated: dict[str, list[TreatmentRecord]] = {}
-    for record in treatments:
-        treated.setdefault(record.muscle_group, []).append(record)
-    demands = {code: min(_finite(demand.get(code)) or 0.0, 1.0) for code in catalogue}
 
-    best: tuple[float, str] | None = None  # (-rounded score, code): the smaller, the better
+class TopFocusRanker:
+    """``top_focus`` for many athletes over one catalogue.
 
-    def visit(group: MuscleGroupRef, side: Side | None) -> None:
-        nonlocal best
-        unit = (group.code, side)
-        unit_reports = reports.get(unit, [])
-        if _avoid(group, side, injured.get(unit), unit_reports) is not None:
-            return
-        last = _last_treatment(now, group, side, treated.get(group.code, ()))
-        score = _unit_score(ctx, demands[group.code], unit_reports, last).score
-        key = (-round(score, SCORE_DECIMALS), group.code)
-        if best is None or key < best:
-            best = key
+    Units (group, side) are scored with the arithmetic of ``recommend`` (``_unit_score``), but only
+    while an upper bound of their score can still reach the best one found: the post-match boost
+    when it may apply, the latest soreness in full, maintenance with no treatment gap, and the
+    largest follow-up when the group was treated within the follow-up window. A group with no
+    report, injury or such treatment is "quiet": its bound is its maintenance term,
+    ``demand x exposure``, exact when it was never treated, so quiet groups are taken in
+    decreasing demand (sorted once per sport profile) and most never looked at. Only the winning
+    group's items are built, and merged across sides as ``recommend`` does."""
 
-    # Every unit scores at most: the post-match boost when it may apply, its latest soreness in
-    # full, maintenance with no treatment gap, and the largest follow-up when its group was
-    # treated within the follow-up window. Units are visited by decreasing bound only while the
-    # bound can still reach the best score found (ties go to the smaller code, so an equal bound
-    # is still visited); an untreated unit without reports scores its bound exactly.
-    follow_up_h = FOLLOW_UP_WINDOW_DAYS * 24
-    most_follow_up = TRIGGER_POINT_FOLLOW_UP_POINTS + PAIN_NOT_IMPROVED_POINTS
-    boost = POST_MATCH_RISING_BOOST if ctx.post_match else 0.0
-    bounds: list[tuple[float, str, Side | None]] = []
-    for code, group in catalogue.items():
-        records = treated.get(code)
-        maintenance = MAINTENANCE_POINTS * demands[code] * ctx.exposure * 1.0
-        follow_up = 0.0
-        if records and any(_hours(now, r.treated_at) <= follow_up_h for r in records):
-            follow_up = most_follow_up
-        for side in _sides(group, Side.BOTH):
-            unit_reports = reports.get((code, side))
-            soreness_max = (
-                SORENESS_POINTS_PER_LEVEL * unit_reports[-1].severity if unit_reports else 0.0
-            )
-            bound = (boost if unit_reports else 0.0) + max(
-                0.0, soreness_max + maintenance + follow_up - 0.0
-            )
-            bounds.append((round(bound, SCORE_DECIMALS), code, side))
-    bounds.sort(key=lambda unit: (-unit[0], unit[1]))
-    for bound, code, side in bounds:
-        if best is not None and -bound > best[0]:
-            break  # this and every later unit scores below the best
-        visit(catalogue[code], side)
-    if best is None:
-        return None
-    group = catalogue[best[1]]
-    tight_codes = set()
-    for (other, _), unit_reports in reports.items():
-        if catalogue[other].region == group.region and any(
-            e.kind is SorenessKind.TIGHTNESS and e.severity for e in unit_reports[-1].entries
-        ):
-            tight_codes.add(other)
-    broad = bool(group.region) and len(tight_codes) >= BROAD_TENSION_MIN_GROUPS
-    ranked: dict[Side | None, FocusItem] = {}
-    for side in _sides(group, Side.BOTH):
-        unit = (group.code, side)
-        unit_reports = reports.get(unit, [])
-        if _avoid(group, side, injured.get(unit), unit_reports) is None:
-            last = _last_treatment(now, group, side, treated.get(group.code, ()))
-            ranked[side] = _focus(ctx, group, side, demands[group.code], unit_reports, last, broad)
-    first = min(_merge_sides(ranked), key=lambda f: (-f.score, _side_key(f.side)))
-    summary = f"{_label(first.name, first.side)}: {', '.join(first.reasons)}"
-    return replace(first, rank=1, summary=summary)
+    def __init__(self, groups: Sequence[MuscleGroupRef]):
+        self.catalogue: dict[str, MuscleGroupRef] = {}
+        for ref in groups:
+            if ref.code in self.catalogue:
+                raise ValueError(f"duplicate muscle group code: {ref.code}")
+            self.catalogue[ref.code] = ref
+        self.sides = {code: _sides(group, Side.BOTH) for code, group in self.catalogue.items()}
+        self._profiles: dict[int, tuple[Mapping[str, float], dict[str, float], list[str]]] = {}
+
+    def _profile(self, demand: Mapping[str, float]) -> tuple[dict[str, float], list[str]]:
+        """Each group's demand (0-1) and the codes by decreasing demand, once per mapping."""
+        kept = self._profiles.get(id(demand))
+        if kept is not None and kept[0] is demand:
+            return kept[1], kept[2]
+        demands = {code: min(_finite(demand.get(code)) or 0.0, 1.0) for code in self.catalogue}
+        order = sorted(self.catalogue, key=lambda code: (-demands[code], code))
+        self._profiles[id(demand)] = (demand, demands, order)
+        return demands, order
+
+    def top(
+        self,
+        *,
+        now: datetime,
+        demand: Mapping[str, float],
+        soreness: Sequence[SorenessSignal],
+        treatments: Sequence[TreatmentRecord],
+        injuries: Sequence[InjurySignal],
+        load: LoadContext,
+        sport_name: str = "",
+        limit: int = 8,
+    ) -> FocusItem | None:
+        if limit < 0:
+            raise ValueError("limit must be >= 0")
+        catalogue = self.catalogue
+        ctx, _ = _context(now, load, sport_name)
+        if min(limit, MODE_MAX_ITEMS.get(ctx.mode, limit)) == 0:
+            return None
+        demands, by_demand = self._profile(demand)
+        reports = _collect_reports(now, catalogue, soreness)
+        injured = _collect_injuries(catalogue, injuries)
+        treated: dict[str, list[TreatmentRecord]] = {}
+        for record in treatments:
+            treated.setdefault(record.muscle_group, []).append(record)
+        follow_up_h = FOLLOW_UP_WINDOW_DAYS * 24
+        recent = {
+            code
+            for code, records in treated.items()
+            if any(_hours(now, r.treated_at) <= follow_up_h for r in records)
+        }
+        loud = {code for code, _ in reports} | {code for code, _ in injured} | recent
+        best: tuple[float, str] | None = None  # (-rounded score, code): the smaller, the better
+
+        def visit(code: str, side: Side | None) -> None:
+            nonlocal best
+            group = catalogue[code]
+            unit = (code, side)
+            unit_reports = reports.get(unit, [])
+            if _avoid(group, side, injured.get(unit), unit_reports) is not None:
+                return
+            last = _last_treatment(now, group, side, treated.get(code, ()))
+            score = _unit_score(ctx, demands[code], unit_reports, last).score
+            key = (-round(score, SCORE_DECIMALS), code)
+            if best is None or key < best:
+                best = key
+
+        boost = POST_MATCH_RISING_BOOST if ctx.post_match else 0.0
+        most_follow_up = TRIGGER_POINT_FOLLOW_UP_POINTS + PAIN_NOT_IMPROVED_POINTS
+        bounds: list[tuple[float, str, Side | None]] = []
+        for code in loud:
+            if code not in catalogue:
+                continue
+            maintenance = MAINTENANCE_POINTS * demands[code] * ctx.exposure * 1.0
+            follow_up = most_follow_up if code in recent else 0.0
+            for side in self.sides[code]:
+                unit_reports = reports.get((code, side))
+                soreness_max = (
+                    SORENESS_POINTS_PER_LEVEL * unit_reports[-1].severity if unit_reports else 0.0
+                )
+                bound = (boost if unit_reports else 0.0) + max(
+                    0.0, soreness_max + maintenance + follow_up - 0.0
+                )
+                bounds.append((round(bound, SCORE_DECIMALS), code, side))
+        bounds.sort(key=lambda unit: (-unit[0], unit[1]))
+        for bound, code, side in bounds:
+            if best is not None and -bound > best[0]:
+                break  # this and every later loud unit scores below the best
+            visit(code, side)
+        for code in by_demand:  # quiet groups, by decreasing demand
+            if code in loud:
+                continue
+            maintenance = MAINTENANCE_POINTS * demands[code] * ctx.exposure * 1.0
+            score = round(0.0 + max(0.0, 0.0 + maintenance + 0.0 - 0.0), SCORE_DECIMALS)
+            if best is not None and -score > best[0]:
+                break  # this and every later quiet group scores below the best
+            if code in treated:  # treated before the follow-up window: a gap below 1
+                for side in self.sides[code]:
+                    visit(code, side)
+            elif best is None or (-score, code) < best:
+                best = (-score, code)  # never treated: the bound is the score
+        if best is None:
+            return None
+        group = catalogue[best[1]]
+        tight_codes = set()
+        for (other, _), unit_reports in reports.items():
+            if catalogue[other].region == group.region and any(
+                e.kind is SorenessKind.TIGHTNESS and e.severity for e in unit_reports[-1].entries
+            ):
+                tight_codes.add(other)
+        broad = bool(group.region) and len(tight_codes) >= BROAD_TENSION_MIN_GROUPS
+        ranked: dict[Side | None, FocusItem] = {}
+        for side in self.sides[group.code]:
+            unit = (group.code, side)
+            unit_reports = reports.get(unit, [])
+            if _avoid(group, side, injured.get(unit), unit_reports) is None:
+                last = _last_treatment(now, group, side, treated.get(group.code, ()))
+                ranked[side] = _focus(
+                    ctx, group, side, demands[group.code], unit_reports, last, broad
+                )
+        first = min(_merge_sides(ranked), key=lambda f: (-f.score, _side_key(f.side)))
+        summary = f"{_label(first.name, first.side)}: {', '.join(first.reasons)}"
+        return replace(first, rank=1, summary=summary)

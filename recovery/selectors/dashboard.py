@@ -11,11 +11,13 @@ the team as it was then. Training sessions are read by their stored local `date`
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import reduce
 from statistics import fmean
 from typing import Any, Final, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db.models import (
     Avg,
     Count,
+    F,
     IntegerField,
     Max,
     OuterRef,
@@ -40,8 +43,9 @@ from recovery.domain.metrics import DayMetrics, Derived, Reason, RiskBand
 from recovery.domain.recommendation import FocusItem
 from recovery.domain.wellness import (
     WELLNESS_BASELINE_DAYS,
+    WELLNESS_ITEM_MAX,
+    WELLNESS_ITEM_MIN,
     WELLNESS_ITEMS,
-    wellness_total,
     wellness_trend,
 )
 from recovery.models import (
@@ -368,21 +372,6 @@ def soreness_heatmap(*, team: Team, last_day: date, days: int) -> SorenessHeatma
 
 
 # --- Per-athlete subqueries (one row per athlete, no query per athlete) --------------------------
-def _open_flags(at: datetime) -> Coalesce:
-    """Flagged entries of `OuterRef("user_id")` reported before `at` and not resolved by then."""
-    flags = (
-        SorenessEntry.objects.filter(
-            report__athlete_id=OuterRef("user_id"), flagged=True, report__reported_at__lt=at
-        )
-        .filter(Q(flag_resolved_at__isnull=True) | Q(flag_resolved_at__gte=at))
-        .order_by()
-        .values("report__athlete_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(flags, output_field=IntegerField()), 0)
-
-
 def _last_report_at(at: datetime) -> Subquery:
     reports = SorenessReport.objects.filter(athlete_id=OuterRef("user_id"), reported_at__lt=at)
     return Subquery(reports.order_by("-reported_at").values("reported_at")[:1])
@@ -452,35 +441,32 @@ class _Report:
     total: int
 
 
-def _total(items: Mapping[str, int | None]) -> int | None:
-    """A complete wellness total (all five items), or None; a value off the 1-5 scale (not written
-    by the API) makes the report unusable rather than the dashboard fail."""
-    try:
-        return wellness_total(items, require_all=True)
-    except ValueError:
-        return None
-
-
 def _wellness_reports(
     athlete_ids: Collection[uuid.UUID], day: date, end: datetime
 ) -> dict[uuid.UUID, list[_Report]]:
     """Reports with a complete wellness total from the window that the latest (28 days) and its
-    baseline (28 days before it) can span, oldest first. One query."""
+    baseline (28 days before it) can span, oldest first. One query; the total is summed in SQL
+    over reports whose five items are all on the 1-5 scale (`wellness_total(require_all=True)`:
+    a value off the scale, never written by the API, makes the report unusable)."""
     first = day - timedelta(days=WELLNESS_LATEST_MAX_AGE_DAYS + WELLNESS_BASELINE_DAYS)
     items = [item.value for item in WELLNESS_ITEMS]
+    on_scale = {
+        f"{item}__{bound}": value
+        for item in items
+        for bound, value in (("gte", WELLNESS_ITEM_MIN), ("lte", WELLNESS_ITEM_MAX))
+    }
+    total = reduce(operator.add, (F(item) for item in items))
     rows = (
         SorenessReport.objects.filter(
             athlete_id__in=list(athlete_ids), date__gte=first, date__lte=day, reported_at__lt=end
         )
-        .filter(**{f"{item}__isnull": False for item in items})
+        .filter(**on_scale)
         .order_by("athlete_id", "reported_at", "id")
-        .values_list("athlete_id", "date", *items)
+        .values_list("athlete_id", "date", total)
     )
     reports: dict[uuid.UUID, list[_Report]] = defaultdict(list)
-    for athlete_id, on, *values in rows:
-        total = _total(dict(zip(items, values, strict=True)))
-        if total is not None:
-            reports[athlete_id].append(_Report(on, total))
+    for athlete_id, on, wellness in rows:
+        reports[athlete_id].append(_Report(on, wellness))
     return reports
 
 
@@ -651,7 +637,6 @@ def team_dashboard(*, team: Team, day: date, now: datetime | None = None) -> Tea
     athletes = list(
         Membership.objects.filter(team_id=team.pk, role=Role.ATHLETE, is_active=True)
         .annotate(
-            open_flags=_open_flags(end),
             last_report_at=_last_report_at(end),
             last_massage_at=_last_massage_at(end),
             **context_columns("user"),
@@ -660,7 +645,6 @@ def team_dashboard(*, team: Team, day: date, now: datetime | None = None) -> Tea
         .values_list(
             "user_id",
             "user__full_name",
-            "open_flags",
             "last_report_at",
             "last_massage_at",
             *CONTEXT_COLUMNS,
@@ -680,7 +664,8 @@ def team_dashboard(*, team: Team, day: date, now: datetime | None = None) -> Tea
     rows: list[DashboardAthlete] = []
     bands: dict[str, int] = {band.value: 0 for band in RiskBand} | {"unknown": 0}
     unreported: list[UnreportedAthlete] = []
-    for athlete_id, name, open_flags, last_report_at, last_massage_at, *_ in athletes:
+    open_flags = inputs.signals.open_flags
+    for athlete_id, name, last_report_at, last_massage_at, *_ in athletes:
         load = _load(metrics.get((athlete_id, day)))
         bands[load["acwr"]["risk_band"] or "unknown"] += 1
         if last_report_at is None or last_report_at < end - NO_REPORT_WINDOW:
@@ -691,7 +676,7 @@ def team_dashboard(*, team: Team, day: date, now: datetime | None = None) -> Tea
                 "load": load,
                 "wellness": _wellness(wellness_reports.get(athlete_id, []), day),
                 "sore_groups": _sore_groups(entries_by_athlete.get(athlete_id, [])),
-                "open_flags": open_flags,
+                "open_flags": open_flags.get(athlete_id, 0),
                 "injuries": injuries.get(athlete_id, []),
                 "last_massage_on": _local_date(last_massage_at, zone),
                 "top_focus": _top_focus(focus.get(athlete_id)),
@@ -719,7 +704,7 @@ def _dashboard_inputs(
     metrics of the team's day next to those of each athlete's own local day, and soreness back to
     the start of the dashboard's 72 h as well as the recommendation's 7 days. Three queries
     (none without athletes)."""
-    contexts = {row[0]: context_from(*row[5:]) for row in athletes}
+    contexts = {row[0]: context_from(*row[4:]) for row in athletes}
     if not contexts:
         return RecommendationInputs(
             at=at, match_at=None, catalogue=Catalogue([], {}, {}, {}), contexts={},
@@ -738,6 +723,7 @@ def _dashboard_inputs(
             soreness_until=end,
             injuries_until=max(day, *own_days.values()),
             resolved_after=day,
+            flags_at=end,
         ),
         metrics=metrics_on_days(
             pairs=[*((athlete_id, day) for athlete_id in contexts), *own_days.items()]
@@ -779,7 +765,6 @@ def therapist_queue(
     rows = (
         Membership.objects.filter(team_id__in=teams, role=Role.ATHLETE, is_active=True)
         .annotate(
-            open_flags=_open_flags(at),
             active_injuries=_injury_count(InjuryStatus.ACTIVE),
             rehab_injuries=_injury_count(InjuryStatus.REHAB),
             next_session_id=_next_planned(at, "id"),
@@ -792,7 +777,6 @@ def therapist_queue(
             "user__full_name",
             "team_id",
             "team__name",
-            "open_flags",
             "active_injuries",
             "rehab_injuries",
             "next_session_id",
@@ -804,17 +788,18 @@ def therapist_queue(
     for row in rows:
         athletes.setdefault(row[0], row)
     focus: dict[uuid.UUID, FocusItem | None] = {}
+    open_flags: Mapping[uuid.UUID, int] = {}
     if athletes:
-        contexts = {athlete_id: context_from(*row[9:]) for athlete_id, row in athletes.items()}
-        inputs = recommendation_inputs(list(athletes), at=at, contexts=contexts)
+        contexts = {athlete_id: context_from(*row[8:]) for athlete_id, row in athletes.items()}
+        inputs = recommendation_inputs(list(athletes), at=at, contexts=contexts, flags_at=at)
         focus = top_focus_for(inputs, athletes)
+        open_flags = inputs.signals.open_flags
     items: list[TherapistQueueItem] = []
     for (
         athlete_id,
         name,
         team,
         team_name,
-        flags,
         active,
         rehab,
         session_id,
@@ -822,6 +807,7 @@ def therapist_queue(
         *_,
     ) in athletes.values():
         top = _top_focus(focus.get(athlete_id))
+        flags = open_flags.get(athlete_id, 0)
         components = urgency_components(
             focus_score=top["score"] if top else 0.0,
             open_flags=flags,

@@ -40,9 +40,10 @@ from django.db.models import (
     QuerySet,
     UUIDField,
     Value,
+    Window,
 )
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Rank
 from rest_framework.exceptions import NotFound
 
 from accounts.models import User
@@ -61,9 +62,9 @@ from recovery.domain.recommendation import (
     SorenessKind,
     SorenessSignal,
     Technique,
+    TopFocusRanker,
     TreatmentRecord,
     recommend,
-    top_focus,
 )
 from recovery.models import (
     Injury,
@@ -163,7 +164,7 @@ def catalogue_for(sports: Iterable[str]) -> Catalogue:
 
 
 # --- Every signal of the athletes: one query --------------------------------------------------
-SOURCE_SORENESS, SOURCE_TREATMENT, SOURCE_INJURY, SOURCE_MATCH = range(4)
+SOURCE_SORENESS, SOURCE_TREATMENT, SOURCE_INJURY, SOURCE_MATCH, SOURCE_FLAG = range(5)
 _SIGNAL_COLUMNS: Final[dict[str, Any]] = {
     "athlete": UUIDField(),
     "group": CharField(),
@@ -227,6 +228,8 @@ class Signals:
     matches: dict[UUID, list[tuple[datetime | None, date]]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    open_flags: dict[UUID, int] = field(default_factory=lambda: defaultdict(int))
+    """Flagged entries open at `flags_at` (reported before it, not resolved by then)."""
 
 
 def signals_for(
@@ -237,12 +240,13 @@ def signals_for(
     soreness_until: datetime,
     injuries_until: date,
     resolved_after: date | None = None,
+    flags_at: datetime | None = None,
 ) -> Signals:
     """The athletes' soreness entries reported from `soreness_from` to `soreness_until`
     (inclusive), treated areas of sessions completed in the 90 days up to `at`, injuries with
     onset up to `injuries_until` that are active or in rehab (or, with `resolved_after`, resolved
-    after that day), and matches of the 4 days up to `at`: ONE query (UNION ALL of four SELECTs).
-    The callers apply their exact windows."""
+    after that day), matches of the 4 days up to `at`, and with `flags_at` the flags open then:
+    ONE query (UNION ALL of up to five SELECTs). The callers apply their exact windows."""
     ids = list(athlete_ids)
     since = at - MATCH_WINDOW
     soreness = _signal_part(
@@ -260,13 +264,28 @@ def signals_for(
         text="kind",
         flag="is_injury",
     )
-    treatments = _signal_part(
-        SOURCE_TREATMENT,
+    window = (
         TreatedArea.objects.filter(
             session__athlete_id__in=ids, session__status=MassageStatus.COMPLETED
         )
         .annotate(treated_at=Coalesce("session__started_at", "session__scheduled_at"))
-        .filter(treated_at__lte=at, treated_at__gte=at - TREATMENT_WINDOW),
+        .filter(treated_at__lte=at, treated_at__gte=at - TREATMENT_WINDOW)
+    )
+    # Only each (athlete, group, side as recorded)'s last instant can be a unit's last treatment
+    # (a unit reads the records of its own side, of "both" and of none): the older records are
+    # filtered out in SQL rather than sent (docs/performance.md).
+    last_instants = window.annotate(
+        last=Window(
+            Rank(),
+            partition_by=[F("session__athlete_id"), F("muscle_group_id"), F("side")],
+            order_by=F("treated_at").desc(),
+        )
+    ).filter(last=1)
+    treatments = _signal_part(
+        SOURCE_TREATMENT,
+        TreatedArea.objects.filter(pk__in=last_instants.values("pk")).annotate(
+            treated_at=Coalesce("session__started_at", "session__scheduled_at")
+        ),
         athlete="session__athlete_id",
         group="muscle_group_id",
         side="side",
@@ -305,8 +324,19 @@ def signals_for(
         moment="started_at",
         day="date",
     )
+    parts = [treatments, injuries, matches]
+    if flags_at is not None:  # few rows: through the index on `flagged`
+        parts.append(
+            _signal_part(
+                SOURCE_FLAG,
+                SorenessEntry.objects.filter(
+                    flagged=True, report__athlete_id__in=ids, report__reported_at__lt=flags_at
+                ).filter(Q(flag_resolved_at__isnull=True) | Q(flag_resolved_at__gte=flags_at)),
+                athlete="report__athlete_id",
+            )
+        )
     found = Signals()
-    rows = soreness.union(treatments, injuries, matches, all=True)
+    rows = soreness.union(*parts, all=True)
     for source, athlete, group, side, moment, day, until, n1, n2, n3, text, flag in rows:
         if source == SOURCE_SORENESS:
             found.soreness[athlete].append(SoreEntry(group, side, n1, text, flag, moment))
@@ -316,8 +346,10 @@ def signals_for(
             )
         elif source == SOURCE_INJURY:
             found.injuries[athlete].append(InjuryRecord(group, side, text, day, until))
-        else:
+        elif source == SOURCE_MATCH:
             found.matches[athlete].append((moment, day))
+        else:
+            found.open_flags[athlete] += 1
     return found
 
 
@@ -403,6 +435,7 @@ def recommendation_inputs(
     at: datetime,
     match_at: datetime | None = None,
     contexts: Mapping[UUID, AthleteContext] | None = None,
+    flags_at: datetime | None = None,
 ) -> RecommendationInputs:
     """The inputs for each athlete at the instant `at`: four queries (three when the caller
     passes the contexts it read with `context_columns`)."""
@@ -420,6 +453,7 @@ def recommendation_inputs(
             soreness_from=at - SORENESS_WINDOW,
             soreness_until=at,
             injuries_until=max(days.values(), default=at.date()),
+            flags_at=flags_at,
         ),
         metrics=metrics_on_days(pairs=days.items()),
     )
@@ -459,9 +493,15 @@ def recommendation_for(
 def top_focus_for(
     inputs: RecommendationInputs, athlete_ids: Iterable[UUID]
 ) -> dict[UUID, FocusItem | None]:
-    """The first focus item of each athlete's recommendation (`top_focus`: the same item as
+    """The first focus item of each athlete's recommendation (`TopFocusRanker`: the same item as
     `recommendations_for(...)[id].focus[0]`, without building the rest). No query."""
-    return {athlete_id: top_focus(**inputs.arguments(athlete_id)) for athlete_id in athlete_ids}
+    ranker = TopFocusRanker(inputs.catalogue.groups)
+    found: dict[UUID, FocusItem | None] = {}
+    for athlete_id in athlete_ids:
+        arguments = inputs.arguments(athlete_id)
+        del arguments["groups"]
+        found[athlete_id] = ranker.top(**arguments)
+    return found
 
 
 def iso_datetime(value: datetime) -> str:

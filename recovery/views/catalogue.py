@@ -47,6 +47,8 @@ def _cached(serializer: Any, operation_id: str, summary: str) -> Any:
 class CatalogueViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = None
     lookup_field = "code"
+    # Codes are slugs: anything else (a NUL byte PostgreSQL would refuse: a 500) is a 404 at once.
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any

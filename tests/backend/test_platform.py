@@ -122,3 +122,11 @@ def test_security_headers_on_responses(api_client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.django_db
+def test_nul_character_in_any_json_string_is_400(client_for):
+    response = client_for(UserFactory()).patch(
+        reverse("accounts:me"), data={"full_name": "Ana\u0000"}, format="json"
+    )
+    assert_problem(response, 400, "parse_error")
