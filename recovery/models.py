@@ -126,6 +126,9 @@ class TrainingSession(SyncedRecord):
                 condition=Q(session_type="match"),
                 name="training_match_start",
             ),
+            # The list's keyset order (-date, -created_at, -id): a page reads its rows in order
+            # instead of sorting every visible session (docs/performance.md).
+            models.Index(fields=["date", "created_at", "id"], name="training_list_order"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(rpe__lte=10), name="training_rpe_0_10"),

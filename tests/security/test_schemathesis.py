@@ -19,8 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -40,8 +39,6 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from schemathesis.core.failures import Failure, FailureGroup
-from schemathesis.openapi.checks import JsonSchemaError, UndefinedStatusCode
 
 from backend.wsgi import application
 from tests.security.builders import TREATED_AREA, body_for, path_for, target
@@ -132,7 +129,6 @@ class Stats:
         self.operations: set[str] = set()
         self.failures: dict[str, set[str]] = defaultdict(set)
         self.statuses: dict[int, int] = defaultdict(int)
-        self.known: dict[str, int] = defaultdict(int)
 
 
 @pytest.fixture
@@ -142,8 +138,6 @@ def stats(request: pytest.FixtureRequest) -> Iterator[Stats]:
     record_figure(request, f"{FIGURE}: cases", collected.cases)
     record_figure(request, f"{FIGURE}: operations x roles", len(collected.operations))
     record_figure(request, f"{FIGURE}: failing operations x roles", len(collected.failures))
-    for name, count in collected.known.items():
-        record_figure(request, f"{FIGURE}: known defect hit: {name}", count)
     for status, count in collected.statuses.items():
         if status >= 500:
             record_figure(request, f"{FIGURE}: {status} responses", count)
@@ -179,53 +173,6 @@ def _point_at_world(case: Any, world: World, role: str) -> None:
             case.path_parameters[name] = seeded
 
 
-@dataclass(frozen=True)
-class KnownDefect:
-    """An API defect found by this test and reported (docs/security.md), not yet fixed: its
-    failures are counted and printed, and every other failure still fails the test."""
-
-    name: str
-    matches: Callable[[Any, Failure], bool]
-
-
-KNOWN_DEFECTS = [
-    KnownDefect(
-        "GET with invalid query parameters: 400 not documented",
-        # backend/api/schema.py AutoSchema._get_response_bodies adds 400 for POST/PUT/PATCH
-        # only; list filters, date ranges and ids in query parameters answer 400 on GET.
-        lambda case, failure: (
-            case.method.upper() == "GET"
-            and isinstance(failure, UndefinedStatusCode)
-            and failure.status_code == 400
-        ),
-    ),
-    KnownDefect(
-        'Invitation.email is "" when unrestricted, typed format: email',
-        # accounts/serializers.py InvitationSerializer: model EmailField(blank=True).
-        lambda case, failure: (
-            isinstance(failure, JsonSchemaError)
-            and failure.instance == ""
-            and "Invitation/properties/email" in failure.message
-        ),
-    ),
-]
-
-
-def _validate(case: Any, response: Any, headers: dict[str, str], stats: Stats) -> None:
-    try:
-        case.validate_response(response, checks=CHECKS, headers=headers)
-    except FailureGroup as group:
-        remaining = []
-        for failure in group.exceptions:
-            known = next((d for d in KNOWN_DEFECTS if d.matches(case, failure)), None)
-            if known is None:
-                remaining.append(failure)
-            else:
-                stats.known[known.name] += 1
-        if remaining:
-            raise FailureGroup(remaining) from None
-
-
 def run(case: Any, world: World, role: str, stats: Stats) -> None:
     _point_at_world(case, world, role)
     headers = {"Authorization": f"Bearer {world.access_token(world.actor(role))}"}
@@ -237,7 +184,7 @@ def run(case: Any, world: World, role: str, stats: Stats) -> None:
     stats.operations.add(label)
     stats.statuses[response.status_code] += 1
     try:
-        _validate(case, response, headers, stats)
+        case.validate_response(response, checks=CHECKS, headers=headers)
     except BaseException as failure:
         stats.failures[label].add(type(failure).__name__)
         raise
@@ -341,21 +288,7 @@ def _writer(key: tuple[str, str]) -> tuple[str, Relation4]:
     return "athlete", Relation4.NONE
 
 
-# Reported (docs/security.md), not yet fixed: a NUL byte in these fields reaches a PostgreSQL
-# lookup through a DRF related field (a 500). Other fields and crashes still fail the test.
-NUL_KNOWN_DEFECTS = {
-    # recovery/serializers/massage.py TreatedAreaSerializer: PrimaryKeyRelatedField(MuscleGroup)
-    "treated_areas.0.muscle_group",
-    # accounts/serializers.py AthleteProfileSerializer: SlugRelatedField(Sport, "code")
-    "primary_sport",
-}
 TREATED = "treated_areas"
-
-
-def _known_nul_crash(field: str, name: str, response: Any) -> bool:
-    info = getattr(response, "exc_info", None)
-    crash = f"{info[0].__name__}: {info[1]}" if info else ""
-    return field in NUL_KNOWN_DEFECTS and "nul" in name and "NUL (0x00)" in crash
 
 
 def _sync_body() -> dict[str, Any]:
@@ -423,9 +356,7 @@ def test_odd_strings_in_every_body_field_never_cause_a_server_error(api, request
                 client, key[0], path, data=raw, content_type="application/json", **headers
             )
             record_figure(request, "odd strings: cases")
-            if response.status_code >= 500 and _known_nul_crash(field, name, response):
-                record_figure(request, "odd strings: known defect hits (NUL in a related field)")
-            elif response.status_code >= 500:
+            if response.status_code >= 500:
                 errors.append(f"{field or '<body>'}={name}: {_crash(response)}")
     for header in ("HTTP_IDEMPOTENCY_KEY", "HTTP_IF_MATCH"):
         for name, value in HEADER_HOSTILE.items():
