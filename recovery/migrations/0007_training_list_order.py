@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('recovery', '0006_training_match_index'),
+        ("recovery", "0006_training_match_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='trainingsession',
-            index=models.Index(fields=['date', 'created_at', 'id'], name='training_list_order'),
+            model_name="trainingsession",
+            index=models.Index(fields=["date", "created_at", "id"], name="training_list_order"),
         ),
     ]
