@@ -879,8 +879,8 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
-        "postgresql": psql("SHOW server_version"),
-        "wrk": first_line(["wrk", "-v"]).splitlines()[0] if first_line(["wrk", "-v"]) else "",
+        "postgresql": psql("SHOW server_version").strip(),
+        "wrk": " ".join(first_line(["wrk", "-v"]).split()[:2]),
         "commit": first_line(["git", "rev-parse", "--short", "HEAD"]),
         "uncommitted_changes": bool(first_line(["git", "status", "--porcelain"])),
     }
