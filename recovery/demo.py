@@ -39,6 +39,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from django.db import models
+from django.db.models import Q
 
 from accounts.models import AthleteProfile, DominantSide, Membership, Organisation, Role, Team, User
 from recovery.models import (
@@ -326,7 +327,17 @@ def load_catalogue() -> Catalogue:
 
 
 def demo_users() -> models.QuerySet[User]:
-    return User.objects.filter(email__endswith=f".{DEMO_EMAIL_DOMAIN}")
+    """The demo users, also those erased since (GDPR erasure renames them `erased-<id>@invalid`
+    and keeps their deactivated memberships). Their ids come from the seed, so a rebuild needs
+    them gone. A real user invited into the demo club is not one of them."""
+    erased_in_demo_club = Q(
+        email__startswith="erased-",
+        email__endswith="@invalid",
+        memberships__team__organisation__name=DEMO_ORGANISATION_NAME,
+    )
+    return User.objects.filter(
+        Q(email__endswith=f".{DEMO_EMAIL_DOMAIN}") | erased_in_demo_club
+    ).distinct()
 
 
 def demo_data_exists() -> bool:
@@ -338,16 +349,17 @@ def demo_data_exists() -> bool:
 def delete_demo_data() -> None:
     """Delete the demo organisation and every demo user with their records, children first so
     that each step is one set-based DELETE rather than Django collecting the rows in memory."""
-    athletes = demo_users().values("pk")
-    TreatedArea.objects.filter(session__athlete__in=athletes).delete()
-    MassageAmendment.objects.filter(session__athlete__in=athletes).delete()
-    MassageSession.objects.filter(athlete__in=athletes).delete()
-    SorenessEntry.objects.filter(report__athlete__in=athletes).delete()
-    SorenessReport.objects.filter(athlete__in=athletes).delete()
-    TrainingSession.objects.filter(athlete__in=athletes).delete()
-    Injury.objects.filter(athlete__in=athletes).delete()
+    # Read once: deleting the organisation takes the memberships that find erased demo users.
+    users = list(demo_users().values_list("pk", flat=True))
+    TreatedArea.objects.filter(session__athlete__in=users).delete()
+    MassageAmendment.objects.filter(session__athlete__in=users).delete()
+    MassageSession.objects.filter(athlete__in=users).delete()
+    SorenessEntry.objects.filter(report__athlete__in=users).delete()
+    SorenessReport.objects.filter(athlete__in=users).delete()
+    TrainingSession.objects.filter(athlete__in=users).delete()
+    Injury.objects.filter(athlete__in=users).delete()
     Organisation.objects.filter(name=DEMO_ORGANISATION_NAME).delete()
-    demo_users().delete()
+    User.objects.filter(pk__in=users).delete()
 
 
 class _Sink:

@@ -17,7 +17,17 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from freezegun import freeze_time
 
-from accounts.models import AthleteProfile, Membership, Organisation, Role, Team, User
+from accounts.audit import AuditOrigin
+from accounts.gdpr import user_erase
+from accounts.models import (
+    AthleteProfile,
+    Membership,
+    Organisation,
+    Role,
+    Team,
+    User,
+    erased_email,
+)
 from recovery import demo
 from recovery.models import (
     Injury,
@@ -27,6 +37,7 @@ from recovery.models import (
     TrainingSession,
     TreatedArea,
 )
+from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +126,26 @@ def test_reset_rebuilds_the_same_data():
 
     load(*SMALL, "--reset")
 
+    assert row_counts() == before
+    assert digest() == first
+
+
+@freeze_time(RUN_AT)
+def test_reset_rebuilds_after_demo_users_were_erased():
+    """Erasure renames an account to erased-<id>@invalid; its seeded id must still be freed."""
+    load(*SMALL)
+    before, first = row_counts(), digest()
+    athlete = demo.demo_users().filter(athlete_profile__isnull=False).first()
+    user_erase(actor=athlete, user=athlete, origin=AuditOrigin())
+    outsider = UserFactory()
+    MembershipFactory(user=outsider, team=Team.objects.first(), role=Role.COACH)
+
+    load(*SMALL, "--reset")
+
+    assert not User.objects.filter(email=erased_email(athlete.pk)).exists()
+    assert User.objects.filter(pk=athlete.pk, email__endswith=demo.DEMO_EMAIL_DOMAIN).exists()
+    assert User.objects.filter(pk=outsider.pk).exists()  # a real user in the demo club stays
+    outsider.delete()
     assert row_counts() == before
     assert digest() == first
 
