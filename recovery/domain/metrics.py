@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Final
+from typing import Final, TypeAlias
 from zoneinfo import ZoneInfo
 
 # ---------------------------------------------------------------------------------------------
@@ -262,17 +262,116 @@ def compute_metrics(*, first_day: date, loads_au: Sequence[float]) -> list[DayMe
     ``loads_au[i]`` is the day ``i`` days later; rest days are 0. Raises ``ValueError`` for a
     negative, non-finite or out-of-range load.
     """
-    return _metrics_rows(first_day=first_day, loads_au=loads_au, keep_from=0)
+    return [
+        day_metrics(row)
+        for row in _metrics_rows(first_day=first_day, loads_au=loads_au, keep_from=0)
+    ]
+
+
+MetricsRow: TypeAlias = tuple[
+    date,  # day
+    int,  # history_days
+    float,  # load_au
+    float,  # week_load_au
+    float | None,  # acute_au
+    float | None,  # chronic_au
+    float | None,  # chronic_uncoupled_au
+    float | None,  # acwr_coupled (value)
+    Reason | None,  # acwr_coupled (reason)
+    float | None,  # acwr_uncoupled
+    Reason | None,
+    float | None,  # ewma_acute_au
+    float | None,  # ewma_chronic_au
+    float | None,  # acwr_ewma
+    Reason | None,
+    float | None,  # monotony
+    Reason | None,
+    float | None,  # strain
+    Reason | None,
+    float,  # ctl
+    float,  # atl
+    float,  # tsb
+    RiskBand | None,  # risk_band
+    RiskBand | None,  # risk_band_ewma
+]
+"""One day's metrics as a flat tuple: the fields of ``DayMetrics`` in order, each ``Derived``
+spelled as two items (value, reason). What a year of rows is built as: a tuple costs a fraction
+of a ``DayMetrics`` with its five ``Derived`` (frozen dataclasses set each field through
+``object.__setattr__``). ``day_metrics`` turns a row into a ``DayMetrics``."""
+
+ROW_FIELDS: Final = (
+    "day",
+    "history_days",
+    "load_au",
+    "week_load_au",
+    "acute_au",
+    "chronic_au",
+    "chronic_uncoupled_au",
+    "acwr_coupled",
+    "acwr_coupled_reason",
+    "acwr_uncoupled",
+    "acwr_uncoupled_reason",
+    "ewma_acute_au",
+    "ewma_chronic_au",
+    "acwr_ewma",
+    "acwr_ewma_reason",
+    "monotony",
+    "monotony_reason",
+    "strain",
+    "strain_reason",
+    "ctl",
+    "atl",
+    "tsb",
+    "risk_band",
+    "risk_band_ewma",
+)
+"""The names of a ``MetricsRow``'s items, in order (``<name>_reason``: a ``Derived``'s reason)."""
+
+_UNDEFINED: Final = {reason: Derived(value=None, reason=reason) for reason in Reason}
+
+
+def _derived(value: float | None, reason: Reason | None) -> Derived:
+    return Derived(value, None) if reason is None else _UNDEFINED[reason]
+
+
+def day_metrics(row: MetricsRow) -> DayMetrics:
+    """The ``DayMetrics`` of a ``MetricsRow``."""
+    (day, history, load, week, acute, chronic, uncoupled, acwr_c, acwr_c_reason, acwr_u,
+     acwr_u_reason, ewma_a, ewma_c, acwr_e, acwr_e_reason, monotony, monotony_reason, strain,
+     strain_reason, ctl, atl, tsb, band, band_ewma) = row  # fmt: skip
+    return DayMetrics(
+        day,
+        history,
+        load,
+        week,
+        acute,
+        chronic,
+        uncoupled,
+        _derived(acwr_c, acwr_c_reason),
+        _derived(acwr_u, acwr_u_reason),
+        ewma_a,
+        ewma_c,
+        _derived(acwr_e, acwr_e_reason),
+        _derived(monotony, monotony_reason),
+        _derived(strain, strain_reason),
+        ctl,
+        atl,
+        tsb,
+        band,
+        band_ewma,
+    )
 
 
 def _metrics_rows(
     *, first_day: date, loads_au: Sequence[float], keep_from: int
-) -> list[DayMetrics]:
-    """The one pass behind ``compute_metrics``; rows are built only from index ``keep_from`` on
-    (building a row costs more than the arithmetic, so a short range of a long history is cheap).
+) -> list[MetricsRow]:
+    """The one pass behind ``compute_metrics`` and ``metrics_rows``; rows are built only from
+    index ``keep_from`` on (building a row costs more than the arithmetic, so a short range of a
+    long history is cheap).
     """
     loads, units, scale = _exact_units(loads_au)
-    rows: list[DayMetrics] = []
+    rows: list[MetricsRow] = []
+    append = rows.append
     # Exact window sums in units of 1/scale (sq7: sum of squares, for the sample SD).
     sum7 = sum28 = sq7 = 0
     # EWMAs are seeded with the first day's load (Williams et al., 2017); CTL and ATL start at 0
@@ -285,6 +384,12 @@ def _metrics_rows(
         CTL_ALPHA,
         ATL_ALPHA,
     )
+    insufficient, chronic_zero, no_variation = (
+        Reason.INSUFFICIENT_HISTORY,
+        Reason.CHRONIC_ZERO,
+        Reason.NO_VARIATION,
+    )
+    band = _band
     ordinal = first_day.toordinal()
     for i, load in enumerate(loads):
         unit = units[i]
@@ -316,40 +421,45 @@ def _metrics_rows(
         n_uncoupled = n28 - n7
         uncoupled_au = sum_uncoupled / (n_uncoupled * scale) if n_uncoupled else None
 
+        acwr_coupled: float | None
+        acwr_uncoupled: float | None
+        acwr_ewma: float | None
         if i >= CHRONIC_DAYS - 1:
             # Ratios of the exact sums, rounded once: (S7 / 7) / (S28 / 28) = 28 * S7 / (7 * S28).
-            acwr_coupled = (
-                Derived(sum7 * CHRONIC_DAYS / (sum28 * ACUTE_DAYS), None)
-                if sum28
-                else _CHRONIC_ZERO
-            )
-            acwr_uncoupled = (
-                Derived(sum7 * UNCOUPLED_CHRONIC_DAYS / (sum_uncoupled * ACUTE_DAYS), None)
-                if sum_uncoupled
-                else _CHRONIC_ZERO
-            )
-            acwr_ewma = Derived(ewma_acute / ewma_chronic, None) if ewma_chronic else _CHRONIC_ZERO
+            if sum28:
+                acwr_coupled = sum7 * CHRONIC_DAYS / (sum28 * ACUTE_DAYS)
+                coupled_reason = None
+            else:
+                acwr_coupled, coupled_reason = None, chronic_zero
+            if sum_uncoupled:
+                acwr_uncoupled = sum7 * UNCOUPLED_CHRONIC_DAYS / (sum_uncoupled * ACUTE_DAYS)
+                uncoupled_reason = None
+            else:
+                acwr_uncoupled, uncoupled_reason = None, chronic_zero
+            if ewma_chronic:
+                acwr_ewma, ewma_reason = ewma_acute / ewma_chronic, None
+            else:
+                acwr_ewma, ewma_reason = None, chronic_zero
         else:
-            acwr_coupled = acwr_uncoupled = acwr_ewma = _INSUFFICIENT
+            acwr_coupled = acwr_uncoupled = acwr_ewma = None
+            coupled_reason = uncoupled_reason = ewma_reason = insufficient
 
+        monotony: float | None
+        strain: float | None
         if i >= MONOTONY_DAYS - 1:
             # n * sum(x^2) - sum(x)^2 = n * (n - 1) * sample variance, exactly.
             spread = MONOTONY_DAYS * sq7 - sum7 * sum7
             if spread:
                 # monotony^2 = mean^2 / variance = (n - 1) * S^2 / (n * spread)
-                monotony_value = math.sqrt(
-                    (MONOTONY_DAYS - 1) * sum7 * sum7 / (MONOTONY_DAYS * spread)
-                )
-                monotony = Derived(monotony_value, None)
-                strain = Derived(week_load_au * monotony_value, None)
+                monotony = math.sqrt((MONOTONY_DAYS - 1) * sum7 * sum7 / (MONOTONY_DAYS * spread))
+                strain, monotony_reason = week_load_au * monotony, None
             else:
-                monotony = strain = _NO_VARIATION
+                monotony, strain, monotony_reason = None, None, no_variation
         else:
-            monotony = strain = _INSUFFICIENT
+            monotony, strain, monotony_reason = None, None, insufficient
 
-        # Positional, in field order: a keyword call of 19 arguments costs about twice as much.
-        rows.append(
-            DayMetrics(
+        append(
+            (
                 date.fromordinal(ordinal + i),  # day
                 i + 1,  # history_days
                 load,  # load_au
@@ -358,44 +468,55 @@ def _metrics_rows(
                 sum28 / (n28 * scale),  # chronic_au
                 uncoupled_au,  # chronic_uncoupled_au
                 acwr_coupled,
+                coupled_reason,
                 acwr_uncoupled,
+                uncoupled_reason,
                 ewma_acute,  # ewma_acute_au
                 ewma_chronic,  # ewma_chronic_au
                 acwr_ewma,
+                ewma_reason,
                 monotony,
+                monotony_reason,
                 strain,
+                monotony_reason,  # strain is undefined exactly when monotony is
                 ctl,
                 atl,
                 tsb,
-                _band(acwr_coupled.value),  # risk_band
-                _band(acwr_ewma.value),  # risk_band_ewma
+                band(acwr_coupled),  # risk_band
+                band(acwr_ewma),  # risk_band_ewma
             )
         )
     return rows
 
 
-def _before_history(day: date) -> DayMetrics:
+def _before_history(day: date) -> MetricsRow:
     """A day before the first training day: no load, no history, nothing defined."""
-    return DayMetrics(
-        day=day,
-        history_days=0,
-        load_au=0.0,
-        week_load_au=0.0,
-        acute_au=None,
-        chronic_au=None,
-        chronic_uncoupled_au=None,
-        acwr_coupled=_INSUFFICIENT,
-        acwr_uncoupled=_INSUFFICIENT,
-        ewma_acute_au=None,
-        ewma_chronic_au=None,
-        acwr_ewma=_INSUFFICIENT,
-        monotony=_INSUFFICIENT,
-        strain=_INSUFFICIENT,
-        ctl=0.0,
-        atl=0.0,
-        tsb=0.0,
-        risk_band=None,
-        risk_band_ewma=None,
+    insufficient = Reason.INSUFFICIENT_HISTORY
+    return (
+        day,
+        0,
+        0.0,
+        0.0,
+        None,
+        None,
+        None,
+        None,
+        insufficient,
+        None,
+        insufficient,
+        None,
+        None,
+        None,
+        insufficient,
+        None,
+        insufficient,
+        None,
+        insufficient,
+        0.0,
+        0.0,
+        0.0,
+        None,
+        None,
     )
 
 
@@ -410,6 +531,16 @@ def metrics_for_range(
     with ``insufficient_history``, and CTL/ATL/TSB 0 (their value before the start).
     ``loads_by_day`` must hold no day before ``first_day``; days after ``end`` are ignored.
     """
+    rows = metrics_rows(first_day=first_day, loads_by_day=loads_by_day, start=start, end=end)
+    return [day_metrics(row) for row in rows]
+
+
+def metrics_rows(
+    *, first_day: date, loads_by_day: Mapping[date, float], start: date, end: date
+) -> list[MetricsRow]:
+    """``metrics_for_range`` as flat ``MetricsRow`` tuples, the same numbers: for a long range
+    (a year of days in an API response), where building ``DayMetrics`` would cost more than the
+    arithmetic."""
     if end < start:
         raise ValueError("end is before start")
     if any(day < first_day for day in loads_by_day):

@@ -1,7 +1,8 @@
 """Training-load metrics of one athlete: `/api/v1/athletes/{athlete_id}/metrics/`.
 
-Two queries whatever the range (the athlete with their team's time zone, then the daily loads);
-the rows are plain dicts, so a year of days costs little more than a week."""
+Two queries whatever the range (the athlete's team time zone if the caller may see them, then the
+daily loads), both compiled once per process; the rows are flat tuples and plain dicts, so a year
+of days costs little more than a week (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ from accounts.access import Resource
 from backend.api.params import date_range_params
 from backend.api.schema import VALIDATION_ERROR
 from backend.api.views import request_user
-from recovery.selectors.load import athlete_metrics, athlete_visible_to
+from recovery.selectors.load import (
+    athlete_metrics_rows,
+    athlete_time_zone_visible_to,
+    local_day,
+)
 from recovery.serializers.metrics import AthleteMetricsSerializer, athlete_metrics_payload
 
 MAX_RANGE_DAYS = 366
@@ -77,16 +82,26 @@ class AthleteMetricsView(APIView):
         responses={200: AthleteMetricsSerializer, 400: VALIDATION_ERROR},
     )
     def get(self, request: Request, athlete_id: UUID) -> Response:
-        athlete = athlete_visible_to(
+        time_zone = athlete_time_zone_visible_to(
             user=request_user(request), athlete_id=athlete_id, resource=Resource.LOAD_METRICS
         )
-        start, end = metrics_range(request, today=athlete.today(timezone.now()))
-        days = athlete_metrics(athlete_id=athlete.id, start=start, end=end)
-        return Response(
+        start, end = metrics_range(request, today=local_day(timezone.now(), time_zone))
+        rows = athlete_metrics_rows(athlete_id=athlete_id, start=start, end=end)
+        response = Response(
             athlete_metrics_payload(
-                athlete_id=athlete.id, time_zone=athlete.time_zone, start=start, end=end, days=days
+                athlete_id=athlete_id, time_zone=time_zone, start=start, end=end, rows=rows
             )
         )
+        response.add_post_render_callback(release_data)
+        return response
+
+
+def release_data(response: Response) -> None:
+    """Drop the payload once it is rendered. DRF's view and response refer to each other
+    (`view.response`, `response.renderer_context["view"]`), so only the garbage collector frees
+    them: without this, a year of rows (about 2,200 dicts) outlived the request into the older
+    generations, and every collection of those walked them (docs/performance.md)."""
+    response.data = None
 
 
 urlpatterns = [
