@@ -1,4 +1,4 @@
-"""The parts of the benchmark that need Django itself (run by bench/harness.py with the server's
+"""The parts of the benchmark that need Django itself (run by bench/harness with the server's
 environment, so tokens are signed with the server's key and requests go through the same
 settings, middleware and authentication):
 

@@ -1,4 +1,4 @@
--- GET with the caller's token. Filled in by bench/harness.py: TOKEN.
+-- GET with the caller's token. Filled in by bench/harness: TOKEN.
 wrk.method = "GET"
 wrk.headers["Authorization"] = "Bearer {{TOKEN}}"
 wrk.headers["Accept"] = "application/json"

@@ -1,5 +1,5 @@
 -- POST of a fixed JSON body with a fresh Idempotency-Key per request (a phone's retry key).
--- Filled in by bench/harness.py: TOKEN, PATH, BODY, RUN (unique per wrk run).
+-- Filled in by bench/harness: TOKEN, PATH, BODY, RUN (unique per wrk run).
 local counter = 0
 local headers = {
   ["Authorization"] = "Bearer {{TOKEN}}",

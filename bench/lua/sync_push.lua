@@ -1,6 +1,6 @@
 -- POST /api/v1/sync/: a batch of RECORDS new records (half training sessions, half soreness
 -- reports), each with a client id never sent before (RUN is unique per wrk run, then a counter).
--- Filled in by bench/harness.py: TOKEN, PATH, RECORDS, RUN, DAY, REPORTED_AT.
+-- Filled in by bench/harness: TOKEN, PATH, RECORDS, RUN, DAY, REPORTED_AT.
 local counter = 0
 local headers = {
   ["Authorization"] = "Bearer {{TOKEN}}",

@@ -4,8 +4,12 @@ per-day load table filled, and clear errors for an unknown scale or an unreachab
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from io import StringIO
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -13,10 +17,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import OperationalError, connection
 
+from recovery.management.commands import load_bench_data
 from recovery.models import AthleteDailyLoad, TrainingSession
 from recovery.selectors.load import daily_loads_by_athlete, metrics_on, metrics_on_days
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def load(*args: str) -> dict:
@@ -64,3 +70,46 @@ def test_an_unreachable_database_is_a_clear_error():
         pytest.raises(CommandError, match="not reachable"),
     ):
         call_command("load_bench_data", "--scale", "team")
+
+
+def test_a_database_without_its_migrations_is_a_clear_error():
+    with (
+        mock.patch.object(load_bench_data, "_unapplied_migrations", return_value=2),
+        pytest.raises(CommandError, match=r"lacks 2 migration\(s\): run `manage.py migrate`"),
+    ):
+        call_command("load_bench_data", "--scale", "team")
+    assert not TrainingSession.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "database_url", "message"),
+    [
+        (["--scale", "city"], None, "Unknown scale 'city': use one of team, org."),
+        (
+            ["--scale", "team"],
+            "postgres://postgres@127.0.0.1:1/none",
+            "The database is not reachable",
+        ),
+    ],
+)
+def test_the_command_line_says_why_and_exits_non_zero(args, database_url, message):
+    """What a person running it sees: one line, exit status 1, nothing written."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {"DATABASE_URL": database_url} if database_url else {}
+    env["DJANGO_SETTINGS_MODULE"] = "backend.settings.base"
+    env.setdefault("DATABASE_URL", "sqlite:///:memory:")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "load_bench_data", *args],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"CommandError: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_org_scale_has_about_1000_athletes_with_teams_of_6_60_600_and_50():
+    dataset = load("--scale", "org", "--days", "1")
+    sizes = [team["size"] for team in dataset["teams"]]
+    assert sizes == [6, *([50] * 7), 60, 600]
+    assert 950 <= sum(sizes) + dataset["writer"]["size"] <= 1100
+    assert dataset["counts"]["accounts.AthleteProfile"] == sum(sizes) + 1

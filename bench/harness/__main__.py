@@ -1,0 +1,5 @@
+import sys
+
+from bench.harness.main import entry
+
+sys.exit(entry())
