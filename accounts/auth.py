@@ -31,6 +31,7 @@ from accounts.models import User
 
 GENERATION_CLAIM = "gen"
 AUTH_TIME_CLAIM = "auth_time"
+_AUTHENTICATED = "_recovery_jwt_authenticated"  # (header, result) on the Django request
 
 
 def issue_tokens(user: User) -> dict[str, str]:
@@ -114,7 +115,21 @@ class LogoutSerializer(serializers.Serializer):
 
 
 class JWTAuthentication(BaseJWTAuthentication):
-    """simplejwt's authentication plus the token-generation check (password change revokes)."""
+    """simplejwt's authentication plus the token-generation check (password change revokes).
+
+    A request is authenticated once: the answer is kept on the Django request, with the header
+    it was computed from, so the Idempotency-Key middleware (which needs the user before the
+    view runs) and the view's own authentication share one user query. Failures are not kept."""
+
+    def authenticate(self, request: Any) -> tuple[Any, Token] | None:
+        http_request = getattr(request, "_request", request)  # a DRF Request wraps Django's
+        header = self.get_header(request)
+        kept = getattr(http_request, _AUTHENTICATED, None)
+        if kept is not None and kept[0] == header:
+            return kept[1]
+        result = super().authenticate(request)
+        setattr(http_request, _AUTHENTICATED, (header, result))
+        return result
 
     def get_user(self, validated_token: Token) -> Any:
         try:

@@ -3,9 +3,12 @@ muscle groups by catalogue code with the side rule, and dates that are not in th
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -49,9 +52,49 @@ class AthleteRecordCreateSerializer(serializers.Serializer):
     )
 
 
+CATALOGUE_TTL_SECONDS = 60.0
+"""How long a process trusts its copy of the muscle-group catalogue. A change in the admin is
+seen at once by the process that made it (signals) and by the others within this time; a code
+the copy does not know is looked up again (at most once a second) before it is refused."""
+_MISS_RELOAD_SECONDS = 1.0
+_clock = time.monotonic
+
+_catalogue: tuple[float, dict[str, MuscleGroup]] | None = None
+
+
+def muscle_groups(*, reload: bool = False) -> dict[str, MuscleGroup]:
+    """The catalogue by code, read at most once per CATALOGUE_TTL_SECONDS per process (it is
+    seeded by a migration and edited rarely, in the admin). Treat the map and its rows as
+    read-only: they are shared by every request of the process."""
+    global _catalogue
+    now = _clock()
+    cached = _catalogue
+    if cached is None or reload or now - cached[0] >= CATALOGUE_TTL_SECONDS:
+        cached = (now, {group.code: group for group in MuscleGroup.objects.all()})
+        _catalogue = cached
+    return cached[1]
+
+
+def muscle_group_by_code(code: str) -> MuscleGroup | None:
+    """The group with this code, or None; an unknown code reads the catalogue again first (a
+    group added in another process), unless the copy was read within the last second."""
+    group = muscle_groups().get(code)
+    cached = _catalogue
+    stale = cached is None or _clock() - cached[0] >= _MISS_RELOAD_SECONDS
+    if group is None and stale:
+        group = muscle_groups(reload=True).get(code)
+    return group
+
+
+@receiver([post_save, post_delete], sender=MuscleGroup)
+def _forget_catalogue(**kwargs: Any) -> None:
+    global _catalogue
+    _catalogue = None
+
+
 class MuscleGroupField(serializers.SlugRelatedField):
     """A muscle group by its catalogue code. The code is the primary key, so reading needs no
-    query, and a request body's codes are resolved from one read of the catalogue."""
+    query, and codes are resolved from the process's copy of the catalogue (`muscle_groups`)."""
 
     default_error_messages = {
         "does_not_exist": "Unknown muscle group {value}; see /api/v1/muscle-groups/.",
@@ -62,7 +105,6 @@ class MuscleGroupField(serializers.SlugRelatedField):
         kwargs.setdefault("help_text", "Muscle-group code from /api/v1/muscle-groups/.")
         queryset = None if kwargs.get("read_only") else MuscleGroup.objects.all()
         super().__init__(slug_field="code", queryset=queryset, **kwargs)
-        self._by_code: dict[str, MuscleGroup] | None = None
 
     def use_pk_only_optimization(self) -> bool:
         return True
@@ -73,9 +115,7 @@ class MuscleGroupField(serializers.SlugRelatedField):
     def to_internal_value(self, data: Any) -> MuscleGroup:
         if not isinstance(data, str):
             self.fail("invalid")
-        if self._by_code is None:
-            self._by_code = {group.code: group for group in MuscleGroup.objects.all()}
-        group = self._by_code.get(data)
+        group = muscle_group_by_code(data)
         if group is None:
             self.fail("does_not_exist", slug_name="code", value=data)
         return group

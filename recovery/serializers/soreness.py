@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from backend.api.serializers import StrictSerializerMixin
+from backend.api.serializers import ContextFreeSerializerMixin, StrictSerializerMixin
 from recovery.domain.wellness import (
     WELLNESS_ITEM_ANCHORS,
     WELLNESS_ITEM_MAX,
@@ -40,7 +40,10 @@ def _wellness_kwargs(item: WellnessItem) -> dict[str, Any]:
 
 
 class SorenessEntrySerializer(
-    MuscleGroupSideMixin, StrictSerializerMixin, serializers.ModelSerializer
+    MuscleGroupSideMixin,
+    StrictSerializerMixin,
+    ContextFreeSerializerMixin,
+    serializers.ModelSerializer,
 ):
     """One body-map entry: how sore one muscle group (and side) is."""
 
@@ -76,7 +79,9 @@ class SorenessEntrySerializer(
         }
 
 
-class SorenessReportSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+class SorenessReportSerializer(
+    StrictSerializerMixin, ContextFreeSerializerMixin, serializers.ModelSerializer
+):
     """A soreness report: wellness items and the body-map entries."""
 
     entries = SorenessEntrySerializer(many=True, read_only=True)
@@ -112,7 +117,10 @@ class SorenessReportSerializer(StrictSerializerMixin, serializers.ModelSerialize
 
 
 class SorenessReportCreateSerializer(
-    AthleteRecordCreateSerializer, StrictSerializerMixin, serializers.ModelSerializer
+    AthleteRecordCreateSerializer,
+    StrictSerializerMixin,
+    ContextFreeSerializerMixin,
+    serializers.ModelSerializer,
 ):
     """A soreness report to submit, with its entries, stored all or nothing."""
 

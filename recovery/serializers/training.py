@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from backend.api.serializers import StrictSerializerMixin
+from backend.api.serializers import ContextFreeSerializerMixin, StrictSerializerMixin
 from recovery.models import TrainingSession
 from recovery.serializers.common import (
     LOCAL_DATE_HELP,
@@ -12,7 +12,9 @@ from recovery.serializers.common import (
 )
 
 
-class TrainingSessionSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+class TrainingSessionSerializer(
+    StrictSerializerMixin, ContextFreeSerializerMixin, serializers.ModelSerializer
+):
     """A training session; the body of PUT and PATCH is its editable fields."""
 
     class Meta:

@@ -27,6 +27,7 @@ from recovery.models import (
 from recovery.services.common import (
     Nested,
     athlete_for_new_record,
+    catalogue_order,
     create_once,
     delete_version,
     require_write,
@@ -63,7 +64,6 @@ def is_flagged(*, kind: str, severity: int, is_injury: bool) -> bool:
     return is_injury or (kind == SorenessKind.PAIN and severity >= PAIN_FLAG_SEVERITY)
 
 
-@transaction.atomic
 def soreness_report_submit(
     *,
     access: Access,
@@ -94,7 +94,9 @@ def soreness_report_submit(
         athlete_id=athlete_id,
         fields=fields,
         compare=REPORT_CONTENT,
-        nested=Nested(SorenessEntry, "report", "entries", rows, compare=ENTRY_CONTENT),
+        nested=Nested(
+            SorenessEntry, "report", "entries", rows, compare=ENTRY_CONTENT, order=catalogue_order
+        ),
     )
 
 

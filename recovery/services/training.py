@@ -43,7 +43,6 @@ CONTENT = TrainingSessionFields.__optional_keys__
 """What the client writes: a repeated create is the same session when these are equal."""
 
 
-@transaction.atomic
 def training_session_log(
     *,
     access: Access,

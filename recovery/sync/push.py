@@ -12,9 +12,15 @@ id is stored with other content, or by another athlete: which one is not said); 
 errors, `data.`-prefixed paths); `forbidden` (the caller's role may not create it).
 
 Queries do not grow with the batch: what validation needs is read once (the catalogue, the
-athletes the caller reaches), existing ids with one query per kind, new rows with one INSERT per
-table. Derived values come from the services' own functions (sRPE load, soreness flags, injury
-status rules, who may write a massage session).
+athletes the caller reaches); the records go in with one INSERT per table that skips the ids
+already stored (`ON CONFLICT DO NOTHING ... RETURNING`), so a batch of new records is never read
+before it is written, and stored ids (a retry, a conflict) are read afterwards with one query per
+kind, only when there are some. Derived values come from the services' own functions (sRPE load,
+soreness flags, injury status rules, who may write a massage session).
+
+Where the time goes (500 records): DRF's validation of each record (one serializer per kind,
+reused for the batch; `ContextFreeSerializerMixin` works out its fields once), building the
+rows, and the INSERTs (`insert_new`: an array per column, not Django's per-value preparation).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from rest_framework import exceptions, serializers
 
@@ -43,12 +49,12 @@ from recovery.models import (
     TrainingSession,
     TreatedArea,
 )
-from recovery.serializers.common import MuscleGroupField
+from recovery.serializers.common import MuscleGroupField, muscle_groups
 from recovery.serializers.injuries import InjuryCreateSerializer
 from recovery.serializers.massage import MassageSessionCreateSerializer
 from recovery.serializers.soreness import SorenessReportCreateSerializer
 from recovery.serializers.training import TrainingSessionCreateSerializer
-from recovery.services.common import athlete_for_new_record
+from recovery.services.common import athlete_for_new_record, insert_new
 from recovery.services.daily_loads import refresh_daily_loads
 from recovery.services.injuries import _resolved_date
 from recovery.services.massage import _require_write as require_massage_write
@@ -57,8 +63,6 @@ from recovery.services.training import training_load_au
 from recovery.sync import log
 from recovery.sync.log import Change
 from recovery.sync.protocol import PushKind, PushResult
-
-WRITE_ATTEMPTS = 3  # a concurrent push of the same ids makes the INSERT fail: classify again
 
 CONFLICT_DETAIL = (
     "A record with this id is already stored with different content. Keep the stored one (it "
@@ -101,6 +105,7 @@ class Pending:
     record: Any  # an unsaved TrainingSession, SorenessReport, Injury or MassageSession
     children: list[Model]
     content: dict[str, Any]
+    stored: Any = None  # the record stored under its id, when it was taken
 
 
 class _Lookup:
@@ -123,6 +128,59 @@ class _Lookup:
         return self
 
 
+class _Constructor:
+    """Builds unsaved instances of one model from field values positionally, the way Django's
+    `Model.from_db` does (keyword arguments cost twice as much, for hundreds of rows a push): a
+    field not given gets its default, as with keyword arguments; a relation given by name (an
+    instance) sets its id and keeps the instance, as its descriptor would."""
+
+    def __init__(self, model: type[Model]) -> None:
+        self.model = model
+        self.slots: dict[str, tuple[int, str | None, str | None]] = {}
+        self.template: list[Any] = []  # the defaults; callable ones are called per instance
+        self.called: list[tuple[int, Any]] = []
+        for index, model_field in enumerate(model._meta.concrete_fields):
+            self.slots[model_field.attname] = (index, None, None)
+            if model_field.is_relation:
+                target = model_field.target_field.attname  # type: ignore[attr-defined]
+                self.slots[model_field.name] = (index, target, model_field.cache_name)  # type: ignore[attr-defined]
+            if model_field.has_default() and callable(model_field.default):
+                self.template.append(None)
+                self.called.append((index, model_field))
+            else:
+                self.template.append(model_field.get_default())
+
+    def __call__(self, **values: Any) -> Any:
+        row = self.template.copy()
+        given = set()
+        related = []
+        for name, value in values.items():
+            index, target, cache_name = self.slots[name]
+            if target is not None and value is not None:
+                related.append((cache_name, value))
+                value = getattr(value, target)
+            row[index] = value
+            given.add(index)
+        for index, model_field in self.called:
+            if index not in given:
+                row[index] = model_field.get_default()
+        instance = self.model(*row)
+        for cache_name, value in related:
+            instance._state.fields_cache[cache_name] = value
+        return instance
+
+
+_NEW: dict[type[Model], _Constructor] = {}
+
+
+def _new(model: type[Model], **values: Any) -> Any:
+    """`model(**values)`, built positionally (`_Constructor`)."""
+    constructor = _NEW.get(model)
+    if constructor is None:
+        constructor = _NEW[model] = _Constructor(model)
+    return constructor(**values)
+
+
 class _Batch:
     """Shared, read-once state of one push: the serializers (one per kind) and their lookups."""
 
@@ -130,9 +188,7 @@ class _Batch:
         self.access = access
         self.context = dict(context)
         needs_catalogue = kinds - {PushKind.TRAINING_SESSION}
-        self.catalogue = (
-            {group.code: group for group in MuscleGroup.objects.all()} if needs_catalogue else {}
-        )
+        self.catalogue = muscle_groups() if needs_catalogue else {}
         self.serializers = {kind: self._serializer(kind) for kind in kinds}
         self.athletes: dict[tuple[Resource, uuid.UUID | None], uuid.UUID | Exception] = {}
 
@@ -145,8 +201,8 @@ class _Batch:
         """Give every writable related field of the serializer tree a lookup read once (the
         catalogue, the athletes the caller may name) instead of a query per value."""
         if isinstance(node, MuscleGroupField):
-            node._by_code = self.catalogue
-        elif isinstance(node, serializers.RelatedField) and not node.read_only:
+            return  # reads the process's copy of the catalogue itself
+        if isinstance(node, serializers.RelatedField) and not node.read_only:
             related: Any = node
             queryset = related.get_queryset()
             if queryset.model is MuscleGroup:
@@ -194,7 +250,8 @@ def _build_training(
 ) -> tuple[Model, list[Model]]:
     athlete_id = batch.athlete(Resource.TRAINING_SESSION, data.pop("athlete_id", None))
     load_au = training_load_au(rpe=data["rpe"], duration_min=data["duration_min"])
-    session = TrainingSession(
+    session = _new(
+        TrainingSession,
         id=record_id,
         athlete_id=athlete_id,
         created_by=batch.access.user,
@@ -223,9 +280,10 @@ def _build_soreness(
 ) -> tuple[Model, list[Model]]:
     athlete_id = batch.athlete(Resource.SORENESS_REPORT, data.pop("athlete_id", None))
     entries = data.pop("entries")
-    report = SorenessReport(id=record_id, athlete_id=athlete_id, **data)
+    report = _new(SorenessReport, id=record_id, athlete_id=athlete_id, **data)
     rows: list[Model] = [
-        SorenessEntry(
+        _new(
+            SorenessEntry,
             report_id=record_id,
             flagged=is_flagged(
                 kind=entry["kind"],
@@ -245,7 +303,8 @@ def _build_injury(
     athlete_id = batch.athlete(Resource.INJURY, data.pop("athlete_id", None))
     status = data.pop("status", InjuryStatus.ACTIVE)
     resolved = _resolved_date(status, data.pop("resolved_date", None), data["onset_date"])
-    injury = Injury(
+    injury = _new(
+        Injury,
         id=record_id,
         athlete_id=athlete_id,
         created_by=batch.access.user,
@@ -262,10 +321,10 @@ def _build_massage(
     athlete = data.pop("athlete")
     require_massage_write(batch.access, athlete.pk, clinical_notes="clinical_notes" in data)
     areas = data.pop("treated_areas", [])
-    session = MassageSession(
-        id=record_id, athlete_id=athlete.pk, therapist=batch.access.user, **data
+    session = _new(
+        MassageSession, id=record_id, athlete_id=athlete.pk, therapist=batch.access.user, **data
     )
-    return session, [TreatedArea(session_id=record_id, **area) for area in areas]
+    return session, [_new(TreatedArea, session_id=record_id, **area) for area in areas]
 
 
 def _comparable(value: Any) -> Any:
@@ -354,10 +413,14 @@ def sync_push(
     envelopes: list[tuple[Outcome, PushKind, dict[str, Any]] | None] = []
     for index, raw in enumerate(records):
         kind = raw.get("kind") if isinstance(raw, dict) else None
-        known = kind if kind in PushKind._value2member_map_ else None
+        known = kind if isinstance(kind, str) and kind in PushKind._value2member_map_ else None
         outcome = Outcome(index, known, None, PushResult.INVALID)
         outcomes.append(outcome)
-        try:
+        data = raw.get("data") if known else None
+        if known and type(data) is dict:  # what the envelope serializer takes and returns as is
+            envelopes.append((outcome, PushKind(known), data))
+            continue
+        try:  # anything else: the serializer says what is wrong
             checked = envelope.run_validation(raw)
         except exceptions.ValidationError as exc:
             _invalid(outcome, exc.detail, path="")
@@ -408,76 +471,105 @@ def _invalid(outcome: Outcome, detail: Any, *, path: str) -> None:
 
 
 def _store(pending: Sequence[Pending]) -> None:
-    """Classify against what is stored and create the new records, in one transaction. A
-    concurrent push that stored one of the ids first makes the INSERT fail: classify again."""
+    """Create the new records and classify the others against what is stored, in one
+    transaction. The records are inserted first, skipping ids that are stored (`ON CONFLICT DO
+    NOTHING`): a batch of new records is never read before it is written, and a concurrent push
+    of the same ids waits for the other to end and then finds them stored."""
     if not pending:
         return
     connection.ensure_connection()  # the bulk batch size depends on the connection (apps.py)
-    for attempt in range(WRITE_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                new = _classify(pending)
-                _create(new)
-            return
-        except IntegrityError:
-            if attempt == WRITE_ATTEMPTS - 1:
-                raise
+    with transaction.atomic():
+        first: dict[tuple[PushKind, uuid.UUID], Pending] = {}
+        repeats: list[Pending] = []
+        for item in pending:
+            key = (item.kind, item.record.pk)
+            if key in first:  # the same id twice in one batch: judged against the first
+                repeats.append(item)
+            else:
+                first[key] = item
+        created, taken = _insert_records(list(first.values()))
+        _compare_with_stored(taken)
+        for item in repeats:
+            earlier = first[(item.kind, item.record.pk)]
+            if earlier.outcome.result == PushResult.CREATED:
+                _set_same(item, earlier.content == item.content)
+            else:
+                _set_same(item, _same_as_stored(item, earlier.stored))
+        _create_the_rest(created)
 
 
-def _classify(pending: Sequence[Pending]) -> list[Pending]:
-    """Set each outcome to created, unchanged or conflict; return the records to create. One
-    query per kind (plus its child rows when some ids are stored)."""
+def _insert_records(unique: Sequence[Pending]) -> tuple[list[Pending], list[Pending]]:
+    """One INSERT per kind of record (ids in order, so that concurrent pushes lock them in the
+    same order); returns the records created and those whose id was taken."""
     by_kind: dict[PushKind, list[Pending]] = {}
-    for item in pending:
+    for item in unique:
         by_kind.setdefault(item.kind, []).append(item)
-    stored: dict[PushKind, dict[uuid.UUID, Any]] = {}
+    created: list[Pending] = []
+    taken: list[Pending] = []
+    for kind, items in by_kind.items():
+        items.sort(key=lambda item: item.record.pk)
+        inserted = {
+            record.pk
+            for record in insert_new(
+                HANDLERS[kind].model, [item.record for item in items], skip_existing=True
+            )
+        }
+        for item in items:
+            if item.record.pk in inserted:
+                item.outcome.result = PushResult.CREATED
+                created.append(item)
+            else:
+                taken.append(item)
+    return created, taken
+
+
+def _compare_with_stored(taken: Sequence[Pending]) -> None:
+    """Unchanged or conflict, for the records whose id is stored (a retry, or another record):
+    read with their child rows, one query per kind and table (only when there are some)."""
+    by_kind: dict[PushKind, list[Pending]] = {}
+    for item in taken:
+        by_kind.setdefault(item.kind, []).append(item)
     for kind, items in by_kind.items():
         handler = HANDLERS[kind]
         rows = handler.model._default_manager.filter(pk__in=[item.record.pk for item in items])
         if handler.children:
             rows = rows.prefetch_related(handler.children)
-        stored[kind] = {row.pk: row for row in rows}
-
-    new: list[Pending] = []
-    first: dict[tuple[PushKind, uuid.UUID], Pending] = {}
-    for item in pending:
-        key = (item.kind, item.record.pk)
-        skip = ("athlete_id", HANDLERS[item.kind].children)
-        names = [name for name in item.content if name not in skip]
-        existing = stored[item.kind].get(item.record.pk)
-        if existing is not None:
-            same = HANDLERS[item.kind].content_of(existing, names) == item.content
-            if item.kind == PushKind.MASSAGE_SESSION:
-                same = same and existing.therapist_id == item.record.therapist_id
-        elif key in first:
-            same = first[key].content == item.content
-        else:
-            first[key] = item
-            item.outcome.result = PushResult.CREATED
-            new.append(item)
-            continue
-        if same:
-            item.outcome.result = PushResult.UNCHANGED
-        else:
-            item.outcome.result = PushResult.CONFLICT
-            item.outcome.code, item.outcome.detail = "id_conflict", CONFLICT_DETAIL
-    return new
+        stored = {row.pk: row for row in rows}
+        for item in items:
+            item.stored = stored.get(item.record.pk)
+            _set_same(item, _same_as_stored(item, item.stored))
 
 
-def _create(new: Sequence[Pending]) -> None:
-    """Bulk INSERTs: one per table, parents before children, the per-day load table's refresh
-    (a fixed handful of statements), then the change-log rows."""
-    by_model: dict[type[Model], list[Model]] = {}
+def _same_as_stored(item: Pending, existing: Any) -> bool:
+    if existing is None:  # deleted since the INSERT found it: not the same record any more
+        return False
+    skip = ("athlete_id", HANDLERS[item.kind].children)
+    names = [name for name in item.content if name not in skip]
+    same = bool(HANDLERS[item.kind].content_of(existing, names) == item.content)
+    if item.kind == PushKind.MASSAGE_SESSION:
+        same = same and existing.therapist_id == item.record.therapist_id
+    return same
+
+
+def _set_same(item: Pending, same: bool) -> None:
+    if same:
+        item.outcome.result = PushResult.UNCHANGED
+    else:
+        item.outcome.result = PushResult.CONFLICT
+        item.outcome.code, item.outcome.detail = "id_conflict", CONFLICT_DETAIL
+
+
+def _create_the_rest(created: Sequence[Pending]) -> None:
+    """What goes with the records created: their child rows (one INSERT per table), the
+    per-day load table's refresh (a fixed handful of statements), the change-log rows."""
     children: dict[type[Model], list[Model]] = {}
-    for item in new:
-        by_model.setdefault(type(item.record), []).append(item.record)
+    for item in created:
         for child in item.children:
             children.setdefault(type(child), []).append(child)
-    for group in (by_model, children):
-        for model, rows in group.items():
-            model._default_manager.bulk_create(rows)
-    sessions = [item.record for item in new if item.kind == PushKind.TRAINING_SESSION]
-    if sessions:  # bulk_create sends no signals: bring the per-day load table along, once
+    for model, rows in children.items():
+        insert_new(model, rows)
+    sessions = [item.record for item in created if item.kind == PushKind.TRAINING_SESSION]
+    if sessions:  # a bulk INSERT sends no signals: bring the per-day load table along, once
         refresh_daily_loads(
             athlete_ids={session.athlete_id for session in sessions},
             from_day=min(session.date for session in sessions),
@@ -489,5 +581,5 @@ def _create(new: Sequence[Pending]) -> None:
             item.record.athlete_id,
             SyncOp.UPSERT,
         )
-        for item in new
+        for item in created
     )

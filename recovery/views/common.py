@@ -22,6 +22,7 @@ from accounts.access import Access, access_for
 from accounts.models import Membership, Role
 from backend.api.concurrency import ConditionalRecordMixin, IfMatch
 from backend.api.params import date_range_params, uuid_param
+from backend.api.serializers import represent, validate_data
 from backend.api.views import ScopedQuerysetMixin
 
 MAX_RANGE_DAYS = 366
@@ -112,13 +113,11 @@ class AthleteRecordViewSet(
         raise NotImplementedError
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.create_serializer_class(
-            data=request.data, context=self.get_serializer_context()
-        )
-        serializer.is_valid(raise_exception=True)
-        record, created = self.create_record(access_for(request), serializer.validated_data)
+        context = self.get_serializer_context()
+        data = validate_data(self.create_serializer_class, request.data, context=context)
+        record, created = self.create_record(access_for(request), data)
         return Response(
-            self.get_serializer(record).data,
+            represent(self.get_serializer_class(), record, context=context),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
