@@ -130,3 +130,48 @@ def test_nul_character_in_any_json_string_is_400(client_for):
         reverse("accounts:me"), data={"full_name": "Ana\u0000"}, format="json"
     )
     assert_problem(response, 400, "parse_error")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"full_name": "Ana\\u0000"}',
+        b'{"full_name": "Ana", "x": [{"\\u0000key": 1}]}',
+        '{"full_name": "Ana\\u0000"}'.encode("utf-16"),
+    ],
+    ids=["in-a-value", "in-a-nested-key", "utf-16-body"],
+)
+def test_nul_character_is_400_wherever_it_is_and_however_encoded(client_for, body):
+    content_type = "application/json; charset=utf-16" if body[:2] == b"\xff\xfe" else None
+    response = client_for(UserFactory()).patch(
+        reverse("accounts:me"), data=body, content_type=content_type or "application/json"
+    )
+    assert_problem(response, 400, "parse_error")
+
+
+@pytest.mark.django_db
+def test_an_escaped_backslash_before_u0000_is_not_a_nul(client_for):
+    user = UserFactory()
+    response = client_for(user).patch(
+        reverse("accounts:me"),
+        data=b'{"full_name": "Ana \\\\u0000"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    user.refresh_from_db()
+    assert user.full_name == "Ana \\u0000"
+
+
+@pytest.mark.django_db
+def test_a_utf16_body_without_nul_is_accepted(client_for):
+    """The counterpart of the utf-16 case above: that 400 is for the NUL, not the encoding."""
+    user = UserFactory()
+    response = client_for(user).patch(
+        reverse("accounts:me"),
+        data='{"full_name": "Ana"}'.encode("utf-16"),
+        content_type="application/json; charset=utf-16",
+    )
+    assert response.status_code == 200, response.content
+    user.refresh_from_db()
+    assert user.full_name == "Ana"
