@@ -33,7 +33,9 @@ class ViewOnlyAdminMixin:
         return False
 
 
-# The catalogue is edited here (DESIGN.md section 2); records are view-only.
+# The catalogue is edited here (DESIGN.md section 2); records are view-only. A catalogue edit makes every
+# athlete's stored recommendation and team views stale (recovery.sync.capture), as do edits of teams,
+# memberships and athlete profiles in the accounts admin; the stored state itself is derived data, not shown.
 
 
 @admin.register(MuscleGroup)

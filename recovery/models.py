@@ -493,3 +493,53 @@ class AthleteDailyLoad(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.load_au} AU"
+
+
+class AthleteRecoveryState(models.Model):
+    """What the team views and the recommendation show for one athlete, computed once and read
+    until something changes (`recovery.selectors.state`; docs/performance.md).
+
+    `version` is bumped, in the writing transaction, by every write that changes what the
+    athlete's parts are computed from: their records (`recovery.sync.log`, which the writers of
+    the change log go through), their profile, memberships and teams (sport, time zone) and the
+    catalogue (`recovery.sync.capture`); a writer creates the row when it is missing. Each
+    stored part says for which `version` it was computed, when, until when it holds
+    (`*_valid_until`: a few minutes, and never past a local midnight or an instant where the
+    recommendation changes by a step) and, for the views, for which team day and time zone
+    (`views_key`). A part is used only while all of them still match; otherwise it is computed
+    again and stored for the version read before its inputs, so a write that commits during a
+    recompute leaves the part stale, never wrong.
+
+    Derived data: deleting rows (or the whole table) loses nothing but time."""
+
+    athlete = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="recovery_state",
+    )
+    version = models.PositiveBigIntegerField(
+        default=1, help_text="Bumped by every write of the athlete's inputs."
+    )
+    views_version = models.PositiveBigIntegerField(null=True, blank=True)
+    views_computed_at = models.DateTimeField(null=True, blank=True)
+    views_valid_until = models.DateTimeField(null=True, blank=True)
+    views_key = models.CharField(max_length=255, blank=True, db_default="")
+    views = models.TextField(
+        blank=True,
+        db_default="",
+        help_text="JSON: the athlete's team-dashboard row of the day, the team summary's and the "
+        "therapist queue's inputs.",
+    )
+    recommendation_version = models.PositiveBigIntegerField(null=True, blank=True)
+    recommendation_computed_at = models.DateTimeField(null=True, blank=True)
+    recommendation_valid_until = models.DateTimeField(null=True, blank=True)
+    recommendation = models.TextField(
+        blank=True, db_default="", help_text="JSON: the recommendation for now (no `at`)."
+    )
+
+    class Meta:
+        verbose_name = "athlete recovery state"
+
+    def __str__(self) -> str:
+        return f"State v{self.version}"

@@ -181,8 +181,10 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     required=False,
     description="Optional, 1-255 characters (a UUID is ideal). The first response is kept for 7 "
     "days: a retry with the same key and body replays it with `Idempotent-Replayed: true`; "
-    "the same key while the first request runs gets 409 `request_in_progress`; the same key "
-    "with a different body gets 422 `idempotency_key_reused`.",
+    "the same key sent while the first request runs waits for it to finish and gets its answer "
+    "replayed (or runs itself if the first failed with a server error); the same key with a "
+    "different body gets 422 `idempotency_key_reused`. 409 `request_in_progress` is left only "
+    "for a key claimed by a server that has since been upgraded.",
 )
 IN_PROGRESS = _problem(
     "Conflict",

@@ -108,6 +108,13 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT: it pays off for long analytical queries, not for these millisecond ones. With it on
+    # (PostgreSQL's default), a plan estimated above jit_above_cost, e.g. on a table without
+    # statistics yet, was JIT-compiled for 0.5-0.8 s on every request (docs/performance.md).
+    # Options given in DATABASE_URL (`?options=...`) come after and win.
+    db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    db_options["options"] = " ".join(filter(None, ["-c jit=off", db_options.get("options")]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

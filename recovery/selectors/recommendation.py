@@ -1,17 +1,17 @@
 """Reads behind "where should the next session focus?" (DESIGN.md section 4).
 
 `recommendations_for` gathers the inputs of `recovery.domain.recommendation.recommend` for many
-athletes in a FIXED number of queries (four, whatever the number of athletes) and calls the pure
+athletes in a FIXED number of queries (two, whatever the number of athletes) and calls the pure
 function once per athlete; `top_focus_for` does the same for `top_focus`, the cheap path of the
 dashboards and the therapist queue, which show only the top item. `massage_session_comparison`
 puts a completed session next to the recommendation it was planned from and the soreness reported
 around it (plan vs outcome).
 
-The four queries (docs/performance.md explains the choice): the athletes' sports and time zones
-(or columns of the caller's own athlete query: `context_columns`), the catalogue with the sports'
-demand (`catalogue_for`), every signal of the athletes in one UNION ALL (soreness entries,
-treated areas, injuries and matches: `signals_for`) and the load metrics of each athlete's local
-day, from the per-day table (`recovery.selectors.load.metrics_on_days`).
+The two queries (docs/performance.md explains the choice): every signal of the athletes with
+their sports and time zones (unless the caller read them: `context_columns`), the catalogue and
+the sports' demand in one UNION ALL (`recovery.selectors.signals`), and the load metrics of each athlete's local day, from the per-day table
+(`recovery.selectors.load.metrics_on_days`). The recommendation for now, without `at`, is read
+from the athlete's stored state when it is current (`recovery.selectors.state`).
 
 Access is the caller's business: these functions take athlete ids the caller may already see.
 """
@@ -19,338 +19,57 @@ Access is the caller's business: these functions take athlete ids the caller may
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
-from typing import Any, Final
+from typing import Any
 from uuid import UUID
 
-from django.db.models import (
-    BooleanField,
-    CharField,
-    DateField,
-    DateTimeField,
-    F,
-    FloatField,
-    IntegerField,
-    Prefetch,
-    Q,
-    QuerySet,
-    UUIDField,
-    Value,
-    Window,
-)
-from django.db.models.expressions import Combinable
-from django.db.models.functions import Cast, Coalesce, Rank
+from django.db.models import Prefetch
 from rest_framework.exceptions import NotFound
 
 from accounts.models import User
 from backend.api.errors import Conflict
 from recovery.domain.metrics import DayMetrics
 from recovery.domain.recommendation import (
-    DOMS_ZERO_WEIGHT_H,
-    POST_MATCH_TO_H,
     FocusItem,
     InjurySignal,
     InjuryStatus,
     LoadContext,
-    MuscleGroupRef,
     Recommendation,
     Side,
     SorenessKind,
     SorenessSignal,
-    Technique,
     TopFocusRanker,
-    TreatmentRecord,
     recommend,
 )
-from recovery.models import (
-    Injury,
-    MassageSession,
-    MassageStatus,
-    MuscleGroup,
-    SessionType,
-    SorenessEntry,
-    SportDemand,
-    TrainingSession,
-    TreatedArea,
-)
+from recovery.models import MassageSession, MassageStatus, SorenessEntry, TreatedArea
 from recovery.selectors.load import (
+    UNKNOWN_ATHLETE,
     AthleteContext,
     AthleteRef,
-    athlete_contexts,
     local_day,
     metrics_on_days,
     zone_of,
 )
 from recovery.selectors.massage import massage_session_list_visible_to
+from recovery.selectors.signals import (
+    ACTIVE_INJURY_STATUSES,
+    MATCH_WINDOW,
+    SORENESS_WINDOW,
+    Catalogue,
+    Signals,
+    side_of,
+    signals_for,
+)
 
-# Soreness older than the DOMS time course (7 days) weighs nothing in the score.
-SORENESS_WINDOW = timedelta(hours=DOMS_ZERO_WEIGHT_H)
-# Treatments: the follow-up window is 28 days; older ones still give "N days since last treated"
-# (the gap factor caps at 14 days), so a quarter of a year is read.
-TREATMENT_WINDOW = timedelta(days=90)
-# Only a match in the last 72 h changes the session mode; a day of margin covers sessions that
-# have a local date but no start time.
-MATCH_WINDOW = timedelta(hours=POST_MATCH_TO_H) + timedelta(days=1)
 # A session with a date but no start time is taken to have started at local noon.
 MATCH_TIME_WHEN_UNKNOWN = time(12, 0)
 # Plan vs outcome: soreness in the 72 h after the session against the last report in the 7 days
 # before it (the DOMS time course).
 FOLLOW_UP_WINDOW = timedelta(hours=72)
 BASELINE_WINDOW = SORENESS_WINDOW
-ACTIVE_INJURY_STATUSES = (InjuryStatus.ACTIVE.value, InjuryStatus.REHAB.value)
-
-
-# --- The catalogue and the sports' demand: one query ----------------------------------------------
-@dataclass(frozen=True)
-class Catalogue:
-    groups: list[MuscleGroupRef]
-    names: dict[str, str]
-    sort_order: dict[str, int]
-    demand: dict[str, dict[str, float]]
-    """Sport -> muscle group -> weight, for the sports asked for."""
-
-
-def _side(value: str | None) -> Side | None:
-    return Side(value) if value else None
-
-
-def catalogue_for(sports: Iterable[str]) -> Catalogue:
-    """The muscle groups in catalogue order and the demand of `sports`: one UNION ALL query
-    (the groups, then the demand rows)."""
-    wanted = sorted(set(sports))
-    groups = MuscleGroup.objects.order_by().values_list(
-        Value(0, output_field=IntegerField()),
-        "code",
-        "name",
-        "has_sides",
-        "region",
-        "sort_order",
-        _null(FloatField()),
-    )
-    demand = (
-        SportDemand.objects.filter(sport_id__in=wanted)
-        .order_by()
-        .values_list(
-            Value(1, output_field=IntegerField()),
-            "muscle_group_id",
-            "sport_id",
-            Value(False, output_field=BooleanField()),
-            _null(CharField()),
-            Value(0, output_field=IntegerField()),
-            "weight",
-        )
-    )
-    listed: list[tuple[int, str, str, bool, str | None]] = []
-    by_sport: dict[str, dict[str, float]] = defaultdict(dict)
-    for kind, code, text, has_sides, region, sort_order, weight in groups.union(demand, all=True):
-        if kind == 0:
-            listed.append((sort_order, code, text, has_sides, region))
-        else:
-            by_sport[text][code] = weight
-    listed.sort()
-    return Catalogue(
-        groups=[
-            MuscleGroupRef(code=code, name=name, has_sides=has_sides, region=region or None)
-            for _, code, name, has_sides, region in listed
-        ],
-        names={code: name for _, code, name, _, _ in listed},
-        sort_order={code: order for order, code, _, _, _ in listed},
-        demand=by_sport,
-    )
-
-
-# --- Every signal of the athletes: one query --------------------------------------------------
-SOURCE_SORENESS, SOURCE_TREATMENT, SOURCE_INJURY, SOURCE_MATCH, SOURCE_FLAG = range(5)
-_SIGNAL_COLUMNS: Final[dict[str, Any]] = {
-    "athlete": UUIDField(),
-    "group": CharField(),
-    "side": CharField(),
-    "moment": DateTimeField(),
-    "day": DateField(),
-    "until": DateField(),
-    "n1": IntegerField(),
-    "n2": IntegerField(),
-    "n3": IntegerField(),
-    "text": CharField(),
-    "flag": BooleanField(),
-}
-
-
-def _null(output: Any) -> Cast:
-    """A typed NULL: PostgreSQL types a UNION's columns pairwise, and an untyped NULL met first
-    becomes text (then "UNION types text and date cannot be matched")."""
-    return Cast(Value(None), output_field=output)
-
-
-def _signal_part(
-    source: int, queryset: QuerySet[Any, Any], **columns: Combinable | str
-) -> QuerySet[Any, Any]:
-    """One branch of the signals UNION: `columns` mapped onto _SIGNAL_COLUMNS, NULL elsewhere."""
-    values: list[Any] = [Value(source, output_field=IntegerField())]
-    for name, output in _SIGNAL_COLUMNS.items():
-        value = columns.get(name)
-        values.append(
-            _null(output) if value is None else F(value) if isinstance(value, str) else value
-        )
-    return queryset.order_by().values_list(*values)
-
-
-@dataclass(frozen=True)
-class SoreEntry:
-    muscle_group: str
-    side: str | None
-    severity: int
-    kind: str
-    injury: bool
-    reported_at: datetime
-
-
-@dataclass(frozen=True)
-class InjuryRecord:
-    muscle_group: str
-    side: str | None
-    status: str
-    onset_date: date
-    resolved_date: date | None
-
-
-@dataclass
-class Signals:
-    """What `signals_for` read, per athlete, oldest order not guaranteed."""
-
-    soreness: dict[UUID, list[SoreEntry]] = field(default_factory=lambda: defaultdict(list))
-    treatments: dict[UUID, list[TreatmentRecord]] = field(default_factory=lambda: defaultdict(list))
-    injuries: dict[UUID, list[InjuryRecord]] = field(default_factory=lambda: defaultdict(list))
-    matches: dict[UUID, list[tuple[datetime | None, date]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    open_flags: dict[UUID, int] = field(default_factory=lambda: defaultdict(int))
-    """Flagged entries open at `flags_at` (reported before it, not resolved by then)."""
-
-
-def signals_for(
-    athlete_ids: Collection[UUID],
-    *,
-    at: datetime,
-    soreness_from: datetime,
-    soreness_until: datetime,
-    injuries_until: date,
-    resolved_after: date | None = None,
-    flags_at: datetime | None = None,
-) -> Signals:
-    """The athletes' soreness entries reported from `soreness_from` to `soreness_until`
-    (inclusive), treated areas of sessions completed in the 90 days up to `at`, injuries with
-    onset up to `injuries_until` that are active or in rehab (or, with `resolved_after`, resolved
-    after that day), matches of the 4 days up to `at`, and with `flags_at` the flags open then:
-    ONE query (UNION ALL of up to five SELECTs). The callers apply their exact windows."""
-    ids = list(athlete_ids)
-    since = at - MATCH_WINDOW
-    soreness = _signal_part(
-        SOURCE_SORENESS,
-        SorenessEntry.objects.filter(
-            report__athlete_id__in=ids,
-            report__reported_at__gte=soreness_from,
-            report__reported_at__lte=soreness_until,
-        ),
-        athlete="report__athlete_id",
-        group="muscle_group_id",
-        side="side",
-        moment="report__reported_at",
-        n1="severity",
-        text="kind",
-        flag="is_injury",
-    )
-    window = (
-        TreatedArea.objects.filter(
-            session__athlete_id__in=ids, session__status=MassageStatus.COMPLETED
-        )
-        .annotate(treated_at=Coalesce("session__started_at", "session__scheduled_at"))
-        .filter(treated_at__lte=at, treated_at__gte=at - TREATMENT_WINDOW)
-    )
-    # Only each (athlete, group, side as recorded)'s last instant can be a unit's last treatment
-    # (a unit reads the records of its own side, of "both" and of none): the older records are
-    # filtered out in SQL rather than sent (docs/performance.md).
-    last_instants = window.annotate(
-        last=Window(
-            Rank(),
-            partition_by=[F("session__athlete_id"), F("muscle_group_id"), F("side")],
-            order_by=F("treated_at").desc(),
-        )
-    ).filter(last=1)
-    treatments = _signal_part(
-        SOURCE_TREATMENT,
-        TreatedArea.objects.filter(pk__in=last_instants.values("pk")).annotate(
-            treated_at=Coalesce("session__started_at", "session__scheduled_at")
-        ),
-        athlete="session__athlete_id",
-        group="muscle_group_id",
-        side="side",
-        moment="treated_at",
-        n1="trigger_points_found",
-        n2="session__pain_before",
-        n3="session__pain_after",
-        text="technique",
-    )
-    open_injuries = Q(status__in=ACTIVE_INJURY_STATUSES)
-    if resolved_after is not None:
-        open_injuries |= Q(resolved_date__gt=resolved_after)
-    injuries = _signal_part(
-        SOURCE_INJURY,
-        Injury.objects.filter(athlete_id__in=ids, onset_date__lte=injuries_until).filter(
-            open_injuries
-        ),
-        athlete="athlete_id",
-        group="muscle_group_id",
-        side="side",
-        day="onset_date",
-        until="resolved_date",
-        text="status",
-    )
-    matches = _signal_part(
-        SOURCE_MATCH,
-        TrainingSession.objects.filter(athlete_id__in=ids, session_type=SessionType.MATCH).filter(
-            Q(started_at__gte=since, started_at__lte=at)
-            | Q(
-                started_at__isnull=True,
-                date__gte=since.date() - timedelta(days=1),
-                date__lte=at.date() + timedelta(days=1),
-            )
-        ),
-        athlete="athlete_id",
-        moment="started_at",
-        day="date",
-    )
-    parts = [treatments, injuries, matches]
-    if flags_at is not None:  # few rows: through the index on `flagged`
-        parts.append(
-            _signal_part(
-                SOURCE_FLAG,
-                SorenessEntry.objects.filter(
-                    flagged=True, report__athlete_id__in=ids, report__reported_at__lt=flags_at
-                ).filter(Q(flag_resolved_at__isnull=True) | Q(flag_resolved_at__gte=flags_at)),
-                athlete="report__athlete_id",
-            )
-        )
-    found = Signals()
-    rows = soreness.union(*parts, all=True)
-    for source, athlete, group, side, moment, day, until, n1, n2, n3, text, flag in rows:
-        if source == SOURCE_SORENESS:
-            found.soreness[athlete].append(SoreEntry(group, side, n1, text, flag, moment))
-        elif source == SOURCE_TREATMENT:
-            found.treatments[athlete].append(
-                TreatmentRecord(group, _side(side), moment, Technique(text), n1, n2, n3)
-            )
-        elif source == SOURCE_INJURY:
-            found.injuries[athlete].append(InjuryRecord(group, side, text, day, until))
-        elif source == SOURCE_MATCH:
-            found.matches[athlete].append((moment, day))
-        else:
-            found.open_flags[athlete] += 1
-    return found
 
 
 # --- Inputs of the pure function -------------------------------------------------------------------
@@ -375,10 +94,13 @@ class RecommendationInputs:
 
     at: datetime
     match_at: datetime | None
-    catalogue: Catalogue
     contexts: Mapping[UUID, AthleteContext]
     signals: Signals
     metrics: Mapping[tuple[UUID, date], DayMetrics | None]
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.signals.catalogue
 
     def day_of(self, athlete_id: UUID) -> date:
         return local_day(self.at, self.contexts[athlete_id].time_zone)
@@ -390,7 +112,7 @@ class RecommendationInputs:
         soreness = [
             SorenessSignal(
                 muscle_group=e.muscle_group,
-                side=_side(e.side),
+                side=side_of(e.side),
                 severity=e.severity,
                 kind=SorenessKind(e.kind),
                 injury=e.injury,
@@ -401,7 +123,7 @@ class RecommendationInputs:
         ]
         injuries = [
             InjurySignal(
-                muscle_group=i.muscle_group, side=_side(i.side), status=InjuryStatus(i.status)
+                muscle_group=i.muscle_group, side=side_of(i.side), status=InjuryStatus(i.status)
             )
             for i in self.signals.injuries.get(athlete_id, ())
             if i.status in ACTIVE_INJURY_STATUSES and i.onset_date <= day
@@ -435,26 +157,30 @@ def recommendation_inputs(
     at: datetime,
     match_at: datetime | None = None,
     contexts: Mapping[UUID, AthleteContext] | None = None,
-    flags_at: datetime | None = None,
 ) -> RecommendationInputs:
-    """The inputs for each athlete at the instant `at`: four queries (three when the caller
-    passes the contexts it read with `context_columns`)."""
+    """The inputs for each athlete at the instant `at`: two queries, the signals with the
+    catalogue and the athletes' contexts (unless the caller passes them), and the load metrics
+    of each athlete's local day."""
     ids = list(dict.fromkeys(athlete_ids))
-    contexts = athlete_contexts(ids) if contexts is None else contexts
+    signals = signals_for(
+        ids,
+        at=at,
+        soreness_from=at - SORENESS_WINDOW,
+        soreness_until=at,
+        injuries_until=None,  # `arguments` keeps those begun by the athlete's local day
+        catalogue=True,
+        contexts=contexts is None,
+    )
+    if contexts is None:
+        contexts = {
+            athlete_id: signals.contexts.get(athlete_id, UNKNOWN_ATHLETE) for athlete_id in ids
+        }
     days = {athlete_id: local_day(at, contexts[athlete_id].time_zone) for athlete_id in ids}
     return RecommendationInputs(
         at=at,
         match_at=match_at,
-        catalogue=catalogue_for(c.sport for c in contexts.values() if c.sport),
         contexts=contexts,
-        signals=signals_for(
-            ids,
-            at=at,
-            soreness_from=at - SORENESS_WINDOW,
-            soreness_until=at,
-            injuries_until=max(days.values(), default=at.date()),
-            flags_at=flags_at,
-        ),
+        signals=signals,
         metrics=metrics_on_days(pairs=days.items()),
     )
 
@@ -467,9 +193,9 @@ def recommendations_for(
     limit: int = 8,
 ) -> dict[UUID, Recommendation]:
     """The recommendation for each athlete at the instant `at` (aware), with an upcoming match at
-    `match_at` if given. Four queries whatever the number of athletes: the athletes' sports and
-    time zones, the catalogue with the sports' demand, the signals (soreness of the 7 days up to
-    `at`, treated areas of completed sessions of the 90 days up to `at`, active and rehab
+    `match_at` if given. Two queries whatever the number of athletes: the signals with the
+    athletes' sports and time zones, the catalogue and the sports' demand (soreness of the 7 days
+    up to `at`, treated areas of completed sessions of the 90 days up to `at`, active and rehab
     injuries, matches of the last 4 days) and the load metrics of each athlete's local day."""
     ids = list(dict.fromkeys(athlete_ids))
     if not ids:
@@ -484,7 +210,7 @@ def recommendation_for(
     athlete: AthleteRef, *, at: datetime, match_at: datetime | None = None, limit: int = 8
 ) -> Recommendation:
     """One athlete's recommendation, the athlete read with `athlete_visible_to(...,
-    with_context=True)`: three queries (catalogue, signals, load metrics)."""
+    with_context=True)`: two queries (the signals with the catalogue, the load metrics)."""
     contexts = {athlete.id: athlete.context} if athlete.context else None
     inputs = recommendation_inputs([athlete.id], at=at, match_at=match_at, contexts=contexts)
     return recommend(**inputs.arguments(athlete.id), limit=limit)

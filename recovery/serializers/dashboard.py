@@ -18,12 +18,19 @@ from recovery.selectors.dashboard import (
     TOP_SORE_GROUPS_PER_ATHLETE,
     TOP_SORE_GROUPS_PER_TEAM,
 )
+from recovery.selectors.state import MAX_AGE
 
 # Enum value lists; their component names are pinned in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
 METRIC_REASON_CHOICES = [reason.value for reason in Reason]
 RISK_BAND_CHOICES = [band.value for band in RiskBand]
 WELLNESS_DIRECTION_CHOICES = [direction.value for direction in TrendDirection]
 
+COMPUTED_AT_HELP = (
+    "When this athlete's figures were computed. Today's are kept and served again until one of "
+    "the athlete's records changes, for at most "
+    f"{MAX_AGE.total_seconds() / 60:g} minutes, so the top focus (scores move with the hours "
+    "since a report or treatment) is as of this instant; another day's are computed on request."
+)
 REASON_HELP = (
     "Why `value` is null: `insufficient_history` (not enough days yet), `chronic_zero` (no "
     "chronic load), `no_variation` (constant loads or baseline), `no_data` (nothing to score). "
@@ -176,9 +183,10 @@ class DashboardAthleteSerializer(serializers.Serializer):
     )
     top_focus = DashboardTopFocusSerializer(
         allow_null=True,
-        help_text="Recommended top focus for the next session (as of the end of the day, or now "
-        "for today); null when nothing can be recommended.",
+        help_text="Recommended top focus for the next session (as of the end of the day, or as "
+        "of `computed_at` for today); null when nothing can be recommended.",
     )
+    computed_at = serializers.DateTimeField(help_text=COMPUTED_AT_HELP)
 
 
 class DashboardRiskBandsSerializer(serializers.Serializer):
@@ -308,4 +316,9 @@ class TherapistQueueItemSerializer(serializers.Serializer):
     active_injuries = serializers.IntegerField(help_text="Injuries not resolved (active or rehab).")
     planned_session = TherapistQueuePlannedSessionSerializer(
         allow_null=True, help_text="The next planned session from now on; null if none."
+    )
+    computed_at = serializers.DateTimeField(
+        help_text="When the athlete's top focus, flags and injuries were computed: they are "
+        "kept and served again until one of the athlete's records changes, for at most "
+        f"{MAX_AGE.total_seconds() / 60:g} minutes."
     )

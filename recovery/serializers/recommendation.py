@@ -14,6 +14,7 @@ from rest_framework import serializers
 from backend.api.serializers import StrictSerializerMixin
 from recovery.domain.recommendation import AvoidReason, SessionMode, WarningCode
 from recovery.models import MassageType, Pressure, Side, Technique
+from recovery.selectors.state import MAX_AGE
 
 SESSION_MODE_CHOICES = [mode.value for mode in SessionMode]
 WARNING_CODE_CHOICES = [code.value for code in WarningCode]
@@ -126,8 +127,9 @@ class RecommendationSerializer(serializers.Serializer):
     assessment decides."""
 
     generated_at = serializers.DateTimeField(
-        help_text="The instant the recommendation is for (`at`, default now); every age is "
-        "measured from it."
+        help_text="The instant the recommendation is for (`at`; without `at` and `match_at`, "
+        "when it was computed: it is kept until the athlete's records change, for at most "
+        f"{MAX_AGE.total_seconds() / 60:g} minutes); every age is measured from it."
     )
     session_mode = serializers.ChoiceField(
         choices=SESSION_MODE_CHOICES,

@@ -14,6 +14,11 @@ What is logged:
 - a user deleted: tombstones of all their records in one statement; a user erased (GDPR, the
   account kept and its memberships deactivated in bulk): scope events for all their teams.
 
+Writing the change log also bumps the athletes' stored state (`recovery.sync.log`). What the
+state is computed from beyond the records is bumped here too: an athlete's profile (their primary
+sport) and memberships (their first team gives their sport and time zone), a team (its sport and
+time zone: its members'), and the catalogue (muscle groups, sports, their demand: everyone's).
+
 Bulk writes (`bulk_create`, `QuerySet.update`) send no signals: whoever uses them logs the change
 with `recovery.sync.log` in the same transaction (sync push and the demo data do). Deletes through
 a queryset are logged with one INSERT ... SELECT per delete, not a row at a time.
@@ -28,12 +33,15 @@ from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
-from accounts.models import STAFF_ROLES, AthleteProfile, Membership, Role, User
+from accounts.models import STAFF_ROLES, AthleteProfile, Membership, Role, Team, User
 from recovery.models import (
     MassageAmendment,
     MassageSession,
+    MuscleGroup,
     SorenessEntry,
     SorenessReport,
+    Sport,
+    SportDemand,
     SyncKind,
     SyncOp,
     TreatedArea,
@@ -70,6 +78,13 @@ def _origin_model(origin: Any) -> type[Model] | None:
     if isinstance(origin, QuerySet):
         return origin.model
     return None
+
+
+def _deleting_user(origin: Any) -> bool:
+    """The delete is a user's (their stored state goes with them: nothing to invalidate, and a
+    row written now would outlive the user)."""
+    origin_model = _origin_model(origin)
+    return origin_model is not None and issubclass(origin_model, User)
 
 
 def _first_signal_of_delete(origin: QuerySet[Any, Any], using: str) -> bool:
@@ -202,13 +217,18 @@ def _membership_saving(sender: type[Model], instance: Any, using: str, **kwargs:
 
 
 def _membership_saved(sender: type[Model], instance: Any, using: str, **kwargs: Any) -> None:
+    log.invalidate_athlete_states([instance.user_id], using=using)
     before = instance.__dict__.pop(_BEFORE, None)
     _membership_changed(
         instance, before=before, after=_Standing(instance.role, instance.is_active), using=using
     )
 
 
-def _membership_deleted(sender: type[Model], instance: Any, using: str, **kwargs: Any) -> None:
+def _membership_deleted(
+    sender: type[Model], instance: Any, using: str, origin: Any = None, **kwargs: Any
+) -> None:
+    if not _deleting_user(origin):
+        log.invalidate_athlete_states([instance.user_id], using=using)
     _membership_changed(
         instance, before=_Standing(instance.role, instance.is_active), after=None, using=using
     )
@@ -264,12 +284,17 @@ def _profile_saving(sender: type[Model], instance: Any, using: str, **kwargs: An
 
 
 def _profile_saved(sender: type[Model], instance: Any, using: str, **kwargs: Any) -> None:
+    log.invalidate_athlete_states([instance.user_id], using=using)
     before = instance.__dict__.pop(_BEFORE, False)
     if before != instance.share_clinical_notes_with_coaches:
         _resend_massage_sessions(instance.user_id, using)
 
 
-def _profile_deleted(sender: type[Model], instance: Any, using: str, **kwargs: Any) -> None:
+def _profile_deleted(
+    sender: type[Model], instance: Any, using: str, origin: Any = None, **kwargs: Any
+) -> None:
+    if not _deleting_user(origin):  # the user's state row goes with them
+        log.invalidate_athlete_states([instance.user_id], using=using)
     if instance.share_clinical_notes_with_coaches:  # no profile: no consent
         _resend_massage_sessions(instance.user_id, using)
 
@@ -277,6 +302,19 @@ def _profile_deleted(sender: type[Model], instance: Any, using: str, **kwargs: A
 def _resend_massage_sessions(athlete_id: Any, using: str) -> None:
     sessions = MassageSession.objects.filter(athlete_id=athlete_id)
     log.record_from([Source(SyncKind.MASSAGE_SESSION, sessions)], op=SyncOp.UPSERT, using=using)
+
+
+# Teams and the catalogue: the athletes' stored state only ---------------------------------------
+
+CATALOGUE_MODELS: tuple[type[Model], ...] = (MuscleGroup, Sport, SportDemand)
+
+
+def _team_saved(sender: type[Model], instance: Any, using: str, **kwargs: Any) -> None:
+    log.invalidate_team_states(instance.pk, using=using)
+
+
+def _catalogue_changed(sender: type[Model], using: str, **kwargs: Any) -> None:
+    log.invalidate_all_states(using=using)
 
 
 def connect() -> None:
@@ -300,3 +338,9 @@ def connect() -> None:
     pre_save.connect(_profile_saving, sender=AthleteProfile, dispatch_uid="sync-profile-pre")
     post_save.connect(_profile_saved, sender=AthleteProfile, dispatch_uid="sync-profile-save")
     post_delete.connect(_profile_deleted, sender=AthleteProfile, dispatch_uid="sync-profile-delete")
+    post_save.connect(_team_saved, sender=Team, dispatch_uid="state-save-team")
+    for model in CATALOGUE_MODELS:
+        for signal, event in ((post_save, "save"), (post_delete, "delete")):
+            signal.connect(
+                _catalogue_changed, sender=model, dispatch_uid=f"state-{event}-{model.__name__}"
+            )

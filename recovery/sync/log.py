@@ -6,6 +6,13 @@ that writes the row, read by the INSERT itself (`pg_current_xact_id()`, no extra
 database's clock. Rows are hints that something changed: a pull renders each record as it is at
 pull time, so a row too many costs a little bandwidth and a row missing loses data. When in doubt,
 write one.
+
+Every writer of an athlete's records comes through here, so this is also where the athletes'
+stored state is invalidated (`AthleteRecoveryState`, `recovery.selectors.state`): each batch
+bumps the `version` of the athletes it names, in the same transaction, with ONE statement
+(creating the rows that are missing, so that a reader computing a state for an athlete that had
+none cannot store it over this write; rows in id order, so concurrent writers lock them in the
+same order).
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ from django.db.models import BigIntegerField, CharField, Expression, F, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 
+from accounts.models import AthleteProfile, Membership, User
 from recovery.models import (
+    AthleteRecoveryState,
     Injury,
     MassageSession,
     SorenessReport,
@@ -33,6 +42,7 @@ from recovery.models import (
 
 PG_TXID_SQL = "pg_current_xact_id()::text::bigint"
 BULK_BATCH_SIZE = 2000
+STATE_BATCH_SIZE = 500
 
 
 def txid_expression(using: str = DEFAULT_DB_ALIAS) -> Expression:
@@ -73,6 +83,92 @@ def record_many(changes: Iterable[Change], *, using: str = DEFAULT_DB_ALIAS) -> 
     ]
     if rows:
         SyncChange.objects.using(using).bulk_create(rows, batch_size=BULK_BATCH_SIZE)
+        invalidate_states([row.athlete_id for row in rows], using=using)
+
+
+# --- The athletes' stored state ------------------------------------------------------------------
+def _state_upsert(connection: Any, select_sql: str) -> str:
+    """INSERT ... ON CONFLICT that bumps the version of every athlete id `select_sql` gives (one
+    column, distinct, in order), creating missing rows at version 1."""
+    quote = connection.ops.quote_name
+    table = quote(AthleteRecoveryState._meta.db_table)
+    athlete = quote(AthleteRecoveryState._meta.get_field("athlete").column)
+    version = quote("version")
+    return (
+        f"INSERT INTO {table} ({athlete}, {version}) {select_sql} "
+        f"ON CONFLICT ({athlete}) DO UPDATE SET {version} = {table}.{version} + 1"
+    )
+
+
+def invalidate_states(
+    athlete_ids: Iterable[uuid.UUID | None], *, using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """Bump the stored state of these athletes: one statement (per 500 athletes)."""
+    ids = sorted({athlete_id for athlete_id in athlete_ids if athlete_id is not None})
+    if not ids:
+        return
+    connection = connections[using]
+    field = AthleteRecoveryState._meta.get_field("athlete")
+    for start in range(0, len(ids), STATE_BATCH_SIZE):
+        batch = ids[start : start + STATE_BATCH_SIZE]
+        values = ", ".join(["(%s, 1)"] * len(batch))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _state_upsert(connection, f"VALUES {values}"),
+                [field.get_db_prep_value(athlete_id, connection) for athlete_id in batch],
+            )
+
+
+def invalidate_athlete_states(
+    athlete_ids: Iterable[uuid.UUID], *, using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """Bump the stored state of these users (their profile or memberships changed: their sport
+    or time zone may have): one statement."""
+    ids = sorted(set(athlete_ids))
+    if ids:
+        connection = connections[using]
+        prep = User._meta.pk.get_db_prep_value
+        _bump_athletes(
+            connection,
+            f"u.{connection.ops.quote_name('id')} IN ({', '.join(['%s'] * len(ids))})",
+            [prep(athlete_id, connection) for athlete_id in ids],
+        )
+
+
+def invalidate_team_states(team_id: uuid.UUID, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Bump the stored state of every member of a team (its sport or time zone may have
+    changed): one statement."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    members = (
+        f"u.{quote('id')} IN (SELECT {quote('user_id')} FROM "
+        f"{quote(Membership._meta.db_table)} WHERE {quote('team_id')} = %s)"
+    )
+    _bump_athletes(connection, members, [User._meta.pk.get_db_prep_value(team_id, connection)])
+
+
+def invalidate_all_states(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Bump every athlete's stored state (a catalogue edit: names, sides, regions and demand are
+    in every recommendation): one statement."""
+    _bump_athletes(connections[using], "1 = 1", [])
+
+
+def _bump_athletes(connection: Any, where: str, params: list[Any]) -> None:
+    """Bump the state of the users `where` selects (alias `u`) who are athletes (with a profile)
+    or have a state row. Not the others: an erased user, whose profile and state are deleted,
+    gets none back from the deactivation of their memberships."""
+    quote = connection.ops.quote_name
+    pk = quote(User._meta.pk.column)
+    profiles = quote(AthleteProfile._meta.db_table)
+    states = quote(AthleteRecoveryState._meta.db_table)
+    select = (
+        f"SELECT u.{pk}, 1 FROM {quote(User._meta.db_table)} u WHERE {where} AND ("
+        f"EXISTS (SELECT 1 FROM {profiles} p WHERE p.{quote('user_id')} = u.{pk}) OR "
+        f"EXISTS (SELECT 1 FROM {states} s WHERE s.{quote('athlete_id')} = u.{pk})) "
+        f"ORDER BY u.{pk}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_state_upsert(connection, select), params)
 
 
 @dataclass(frozen=True)
@@ -109,7 +205,7 @@ def record_from(sources: Sequence[Source], *, op: SyncOp, using: str = DEFAULT_D
     """One INSERT ... SELECT for every row of every source (however many: nothing is loaded into
     Python). For the bulk paths: grants of access, consent changes, cascading deletes, demo data."""
     txid = txid_expression(using)
-    selects = []
+    selects, athletes = [], []
     for source in sources:
         select = (
             source.queryset.using(using)
@@ -134,6 +230,14 @@ def record_from(sources: Sequence[Source], *, op: SyncOp, using: str = DEFAULT_D
         except EmptyResultSet:  # e.g. `pk__in=[]`: nothing to log
             continue
         selects.append(select)
+        athlete = (
+            source.queryset.using(using)
+            .order_by()
+            .annotate(state_athlete=F(source.athlete))
+            .values_list("state_athlete")
+        )
+        athlete.query.select_for_update = False
+        athletes.append(athlete)
     if not selects:
         return
     query = selects[0].union(*selects[1:], all=True) if len(selects) > 1 else selects[0]
@@ -147,5 +251,16 @@ def record_from(sources: Sequence[Source], *, op: SyncOp, using: str = DEFAULT_D
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {connection.ops.quote_name(table)} ({columns}) {sql}",
+            params,
+        )
+    changed = athletes[0].union(*athletes[1:], all=True) if len(athletes) > 1 else athletes[0]
+    sql, params = changed.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _state_upsert(
+                connection,
+                f"SELECT state_athlete, 1 FROM ({sql}) changed WHERE state_athlete IS NOT NULL "
+                "GROUP BY state_athlete ORDER BY state_athlete",
+            ),
             params,
         )

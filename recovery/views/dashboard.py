@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.access import access_for
 from backend.api.params import date_param, uuid_param
 from backend.api.schema import VALIDATION_ERROR
 from backend.api.views import request_user
@@ -27,6 +26,7 @@ from recovery.selectors.dashboard import (
     INJURY_POINTS,
     OPEN_FLAG_POINTS,
 )
+from recovery.selectors.state import MAX_AGE
 from recovery.serializers.dashboard import (
     SorenessHeatmapSerializer,
     TeamDashboardSerializer,
@@ -123,6 +123,7 @@ DASHBOARD_EXAMPLE = OpenApiExample(
                 "injuries": [],
                 "last_massage_on": "2025-03-05",
                 "top_focus": FOCUS,
+                "computed_at": "2025-03-14T09:58:12Z",
             }
         ],
     },
@@ -166,6 +167,7 @@ QUEUE_EXAMPLE = OpenApiExample(
                 "id": "0b9f3c52-6d1e-4c8e-9a43-2f1d7e5a9c10",
                 "scheduled_at": "2025-03-15T16:00:00Z",
             },
+            "computed_at": "2025-03-14T09:58:12Z",
         }
     ],
 )
@@ -190,14 +192,16 @@ class TeamDashboardView(APIView):
         operation_id="teams_dashboard_retrieve",
         summary="Team dashboard: load, soreness, wellness, flags and focus per athlete",
         description="For the team's coaches, therapists and admins (anyone else: 404). Every "
-        "active athlete as of the end of the day, with the team summary. The number of queries "
-        "does not grow with the team.",
+        "active athlete as of the end of the day, with the team summary. Today's figures of an "
+        "athlete are kept and served again until one of their records changes, for at most "
+        f"{MAX_AGE.total_seconds() / 60:g} minutes (each row's `computed_at`). The number of "
+        "queries does not grow with the team.",
         parameters=[TEAM_ID_PARAM, DATE_PARAM],
         responses={200: TeamDashboardSerializer, 400: VALIDATION_ERROR},
         examples=[DASHBOARD_EXAMPLE],
     )
     def get(self, request: Request, team_id: uuid.UUID) -> Response:
-        team = selectors.team_for_staff(access=access_for(request), team_id=team_id)
+        team = selectors.team_for_staff(user=request_user(request), team_id=team_id)
         day = selectors.as_of_day(team=team, requested=date_param(request, "date"))
         return Response(selectors.team_dashboard(team=team, day=day))
 
@@ -214,7 +218,7 @@ class SorenessHeatmapView(APIView):
         examples=[HEATMAP_EXAMPLE],
     )
     def get(self, request: Request, team_id: uuid.UUID) -> Response:
-        team = selectors.team_for_staff(access=access_for(request), team_id=team_id)
+        team = selectors.team_for_staff(user=request_user(request), team_id=team_id)
         days = _days_param(request)
         day = selectors.as_of_day(team=team, requested=date_param(request, "date"))
         return Response(selectors.soreness_heatmap(team=team, last_day=day, days=days))
@@ -229,8 +233,10 @@ class TherapistQueueView(APIView):
         "Athletes of the caller's therapist teams, ranked by urgency = the recommendation's top "
         f"focus score + {OPEN_FLAG_POINTS:g} per open flag + "
         f"{INJURY_POINTS[InjuryStatus.ACTIVE]:g} per active and "
-        f"{INJURY_POINTS[InjuryStatus.REHAB]:g} per rehab injury. Not paginated: the whole queue, "
-        "in a fixed number of queries.",
+        f"{INJURY_POINTS[InjuryStatus.REHAB]:g} per rehab injury, as of each row's "
+        f"`computed_at` (at most {MAX_AGE.total_seconds() / 60:g} minutes ago, and never before "
+        "the athlete's last change). Not paginated: the whole queue, in a fixed number of "
+        "queries.",
         parameters=[TEAM_PARAM],
         responses={200: TherapistQueueItemSerializer(many=True), 400: VALIDATION_ERROR},
         examples=[QUEUE_EXAMPLE],

@@ -28,6 +28,7 @@ from recovery.selectors.recommendation import (
     recommendation_as_dict,
     recommendation_for,
 )
+from recovery.selectors.state import MAX_AGE, recommendation_now
 from recovery.serializers.massage import MassageSessionSerializer
 from recovery.serializers.recommendation import (
     EXAMPLE_RECOMMENDATION,
@@ -43,7 +44,10 @@ AT_PARAMETERS = [
         "at",
         OpenApiTypes.DATETIME,
         description="The instant to compute the recommendation for, ISO 8601 with a UTC offset; "
-        "default now. Soreness, treatments and load are taken as they were up to then.",
+        "default now. Soreness, treatments and load are taken as they were up to then. Without "
+        "`at` and `match_at` the answer may be one computed up to "
+        f"{MAX_AGE.total_seconds() / 60:g} minutes ago (`generated_at` says when) if nothing "
+        "the recommendation depends on has changed since.",
     ),
     OpenApiParameter(
         "match_at",
@@ -81,7 +85,9 @@ class AthleteRecommendationView(APIView):
         "the groups to avoid (refer / assess first); and warnings. Computed on request from "
         "the soreness reported in the last 7 days, treatments of completed sessions, active "
         "and rehab injuries, the training load (ACWR) on the local day of `at`, the last match "
-        "and the athlete's sport demand (primary sport, else the team's). Visible to the "
+        "and the athlete's sport demand (primary sport, else the team's); for now (no `at`), "
+        "kept and served again until one of those changes, for at most "
+        f"{MAX_AGE.total_seconds() / 60:g} minutes. Visible to the "
         "athlete and to the therapists, coaches and admins of their teams; anyone else gets "
         "404. Rules and weights: docs/recommendation.md.",
         parameters=AT_PARAMETERS,
@@ -102,11 +108,11 @@ class AthleteRecommendationView(APIView):
         },
     )
     def get(self, request: Request, athlete_id: UUID) -> Response:
+        user, params = request_user(request), request.query_params
+        if not params.get("at") and not params.get("match_at"):  # now: stored while current
+            return Response(recommendation_now(user=user, athlete_id=athlete_id))
         athlete = athlete_visible_to(
-            user=request_user(request),
-            athlete_id=athlete_id,
-            resource=Resource.RECOMMENDATION,
-            with_context=True,
+            user=user, athlete_id=athlete_id, resource=Resource.RECOMMENDATION, with_context=True
         )
         at = datetime_param(request, "at") or timezone.now()
         match_at = datetime_param(request, "match_at")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.urls import reverse
 
 from tests.factories import UserFactory
@@ -175,3 +175,11 @@ def test_a_utf16_body_without_nul_is_accepted(client_for):
     assert response.status_code == 200, response.content
     user.refresh_from_db()
     assert user.full_name == "Ana"
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL setting")
+def test_postgresql_connections_run_without_jit():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

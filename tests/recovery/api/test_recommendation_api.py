@@ -308,8 +308,8 @@ def test_recommendations_for_many_athletes_in_a_fixed_number_of_queries(
     teams = [TeamFactory(), TeamFactory(time_zone="America/New_York")]
     athletes = [busy_athlete(teams[i % 2]) for i in range(n_athletes)]
 
-    # sports and time zones, catalogue with demand, signals (one UNION), load metrics
-    with django_assert_num_queries(4):
+    # the signals with the sports, time zones, catalogue and demand (one UNION), load metrics
+    with django_assert_num_queries(2):
         result = recommendations_for(
             athlete_ids=[a.pk for a in athletes], at=AT, match_at=AT + timedelta(days=3)
         )
@@ -334,7 +334,7 @@ def test_recommendation_endpoint_query_count(
 ):
     sore(athlete, AT - timedelta(hours=4))
     client = client_for(therapist)
-    with django_assert_num_queries(4):  # the athlete with sport and zone; catalogue, signals, loads
+    with django_assert_num_queries(3):  # the athlete with sport and zone; signals, loads
         client.get(rec_url(athlete.pk), {"at": AT.isoformat()})
 
 
