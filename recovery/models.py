@@ -161,6 +161,8 @@ class SorenessReport(SyncedRecord):
         indexes = [
             models.Index(fields=["athlete", "date"]),
             models.Index(fields=["athlete", "reported_at"]),
+            # The list's keyset order (-reported_at, -id): see training_list_order.
+            models.Index(fields=["reported_at", "id"], name="soreness_list_order"),
         ]
 
     def __str__(self) -> str:
@@ -274,6 +276,8 @@ class MassageSession(SyncedRecord):
         indexes = [
             models.Index(fields=["athlete", "scheduled_at"]),
             models.Index(fields=["therapist", "status", "scheduled_at"]),
+            # The list's keyset order (-scheduled_at, -id): see training_list_order.
+            models.Index(fields=["scheduled_at", "id"], name="massage_list_order"),
         ]
         constraints = [
             models.CheckConstraint(
