@@ -99,15 +99,14 @@ def record_many(changes: Iterable[Change], *, using: str = DEFAULT_DB_ALIAS) -> 
 def _insert_unnest(changes: Sequence[Change], *, using: str) -> None:
     connection = connections[using]
     quote = connection.ops.quote_name
-    fields = [SyncChange._meta.get_field(name) for name in _UNNEST_COLUMNS]
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(name) for name in _UNNEST_COLUMNS)  # plain fields: column = name
     sql = (
         f"INSERT INTO {quote(SyncChange._meta.db_table)} ({columns}) "
         f"SELECT {PG_TXID_SQL}, STATEMENT_TIMESTAMP(), c.kind, c.record_id, c.athlete_id, "
         "c.team_id, c.op FROM UNNEST(%s::varchar[], %s::uuid[], %s::uuid[], %s::uuid[], "
         "%s::varchar[]) AS c(kind, record_id, athlete_id, team_id, op)"
     )
-    params = [
+    params: list[Any] = [
         [str(change.kind) for change in changes],
         [change.record_id for change in changes],
         [change.athlete_id for change in changes],
