@@ -15,7 +15,9 @@ Who keeps it current:
 
 `refresh_daily_loads` recomputes from `from_day` on, starting from the stored row of the day
 before: four statements whatever the number of athletes or days (a lock on the athletes' rows,
-the state before `from_day`, the sessions' daily sums from it, a DELETE) plus the INSERTs. Without
+the state before `from_day`, the sessions' daily sums from it, a DELETE) plus the INSERTs; a
+writer of new sessions only (the sync push) hands over their loads (`added`) and the sums are
+the stored rows' loads plus those, read from the rows instead of the sessions. Without
 `from_day` it compares each athlete's stored loads with the sessions and rewrites from the first
 difference (an edited session whose old date is unknown).
 """
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, Final
 
@@ -50,6 +52,7 @@ def refresh_daily_loads(
     *,
     athlete_ids: Iterable[uuid.UUID],
     from_day: date | None = None,
+    added: Mapping[tuple[uuid.UUID, date], int] | None = None,
     using: str = DEFAULT_DB_ALIAS,
 ) -> None:
     """Bring the athletes' rows in line with their training sessions. Call it in the writing
@@ -58,7 +61,13 @@ def refresh_daily_loads(
     With `from_day`: the sessions before that day must be unchanged since the rows were last
     written (a batch of new or deleted sessions on `from_day` or later); rows from it on are
     rewritten. Without: every athlete's stored loads are compared with the sessions and rewritten
-    from the first day that differs (nothing is written when they agree)."""
+    from the first day that differs (nothing is written when they agree).
+
+    With `from_day` and `added` (the load of the new sessions just inserted, per athlete and
+    day, none before `from_day`): the rows were right before those sessions came, so the day
+    loads from `from_day` on are the stored ones plus the added ones, read from the rows (one per
+    day) instead of summing every session of those days again (a sync push adds hundreds of
+    sessions to one day, and that day's sum grew with every push)."""
     ids = sorted(set(athlete_ids), key=str)
     if not ids:
         return
@@ -69,7 +78,7 @@ def refresh_daily_loads(
             if from_day is None:
                 _refresh_by_comparison(batch, using)
             else:
-                _refresh_from(batch, from_day, using)
+                _refresh_from(batch, from_day, using, added)
 
 
 def _lock(ids: Sequence[uuid.UUID], using: str) -> None:
@@ -139,14 +148,45 @@ def _insert(rows: list[AthleteDailyLoad], using: str) -> None:
         AthleteDailyLoad.objects.using(using).bulk_create(rows, batch_size=INSERT_BATCH)
 
 
-def _refresh_from(ids: Sequence[uuid.UUID], from_day: date, using: str) -> None:
+def _stored_plus(
+    ids: Sequence[uuid.UUID],
+    from_day: date,
+    using: str,
+    added: Mapping[tuple[uuid.UUID, date], int],
+) -> dict[uuid.UUID, list[tuple[date, int]]]:
+    """Each athlete's daily load from `from_day` on, oldest first: the stored rows' loads plus
+    the added ones (one query, a row per day)."""
+    by_day: dict[uuid.UUID, dict[date, int]] = defaultdict(dict)
+    for athlete_id, day, load_au in (
+        AthleteDailyLoad.objects.using(using)
+        .filter(athlete_id__in=ids, day__gte=from_day)
+        .values_list("athlete_id", "day", "load_au")
+    ):
+        by_day[athlete_id][day] = load_au
+    wanted = set(ids)
+    for (athlete_id, day), load_au in added.items():
+        if athlete_id in wanted:
+            days = by_day[athlete_id]
+            days[day] = days.get(day, 0) + load_au
+    return {athlete_id: sorted(days.items()) for athlete_id, days in by_day.items()}
+
+
+def _refresh_from(
+    ids: Sequence[uuid.UUID],
+    from_day: date,
+    using: str,
+    added: Mapping[tuple[uuid.UUID, date], int] | None = None,
+) -> None:
     previous = {
         athlete_id: LoadState(*values)
         for athlete_id, *values in AthleteDailyLoad.objects.using(using)
         .filter(id__in=_latest_ids(ids, before=from_day, using=using))
         .values_list("athlete_id", *STATE_FIELDS)
     }
-    sums = _daily_sums(ids, using, from_day)
+    if added is None:
+        sums = _daily_sums(ids, using, from_day)
+    else:
+        sums = _stored_plus(ids, from_day, using, added)
     AthleteDailyLoad.objects.using(using).filter(athlete_id__in=ids, day__gte=from_day).delete()
     _insert(
         [

@@ -20,7 +20,10 @@ soreness flags, injury status rules, who may write a massage session).
 
 Where the time goes (500 records): DRF's validation of each record (one serializer per kind,
 reused for the batch; `ContextFreeSerializerMixin` works out its fields once), building the
-rows, and the INSERTs (`insert_new`: an array per column, not Django's per-value preparation).
+rows, and the INSERTs (`insert_new`: an array per column, not Django's per-value preparation). The per-day load table
+takes the pushed sessions' loads added to its stored days (`refresh_daily_loads(added=...)`),
+not a new sum of every session of those days; a record's content for comparison is worked out
+only when it is compared (a retry, a conflict).
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.db import connection, transaction
@@ -104,8 +109,15 @@ class Pending:
     kind: PushKind
     record: Any  # an unsaved TrainingSession, SorenessReport, Injury or MassageSession
     children: list[Model]
-    content: dict[str, Any]
+    names: list[str]  # the fields the payload set
     stored: Any = None  # the record stored under its id, when it was taken
+
+    @cached_property
+    def content(self) -> dict[str, Any]:
+        """The payload's fields as they are stored: worked out only for a record compared with
+        another (a retry, a conflict, an id twice in a batch), not for every new one. The rows
+        do not change before that (the INSERT sets only the timestamps, which no payload sets)."""
+        return HANDLERS[self.kind].content_of(self.record, self.names)
 
 
 class _Lookup:
@@ -459,8 +471,7 @@ def _prepare(
         _invalid(outcome, exc.detail, path="data")
         return None
     record._sync_children = children  # type: ignore[attr-defined]
-    content = handler.content_of(record, names)
-    return Pending(outcome, kind, record, children, content)
+    return Pending(outcome, kind, record, children, names)
 
 
 def _invalid(outcome: Outcome, detail: Any, *, path: str) -> None:
@@ -570,9 +581,14 @@ def _create_the_rest(created: Sequence[Pending]) -> None:
         insert_new(model, rows)
     sessions = [item.record for item in created if item.kind == PushKind.TRAINING_SESSION]
     if sessions:  # a bulk INSERT sends no signals: bring the per-day load table along, once
+        added: dict[tuple[uuid.UUID, date], int] = {}
+        for session in sessions:  # all new: their loads add to the stored day loads
+            key = (session.athlete_id, session.date)
+            added[key] = added.get(key, 0) + session.load_au
         refresh_daily_loads(
             athlete_ids={session.athlete_id for session in sessions},
             from_day=min(session.date for session in sessions),
+            added=added,
         )
     log.record_many(
         Change(
