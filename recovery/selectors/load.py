@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, Final
-from uuid import UUID, uuid4
+from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
@@ -45,6 +45,13 @@ from recovery.domain.metrics import (
     roll_state,
 )
 from recovery.models import AthleteDailyLoad, TrainingSession
+from recovery.selectors.compiled import (
+    CompiledQuery,
+    Placeholders,
+    adapt,
+    compile_query,
+    compiled_sql,
+)
 
 DEFAULT_TIME_ZONE = "UTC"
 
@@ -318,53 +325,34 @@ def athlete_metrics(*, athlete_id: UUID, start: date, end: date) -> list[DayMetr
 # queries are compiled once per process, their rows are plain tuples (a date and an integer per
 # day), and the domain returns flat tuples (`MetricsRow`) that the serializer turns into dicts.
 
-_USER: Final = uuid4()
-_ATHLETE: Final = uuid4()
-"""Placeholder ids the visibility query is compiled with, replaced by the real ones on each call."""
-
-
-def _uuid_param(value: UUID) -> Any:
-    """A UUID as the database driver takes it (a UUID, or its hex where there is no uuid type)."""
-    return User._meta.pk.get_db_prep_value(value, connection)
-
 
 @cache
-def _athlete_time_zone_sql(vendor: str, resource: Resource) -> tuple[str, tuple[Any, ...]]:
-    """The SQL of `athlete_visible_to`'s query (the same `athlete_filter`, so the access rules
-    stay in `accounts.access`), reading only the time zone, compiled once per database vendor
-    and resource with placeholder ids: building and compiling it with the ORM took longer than
-    running it (about 2 ms against 0.4 ms). This relies on the rules depending on the caller
-    only through their id (their memberships), as they do; a rule reading another attribute of
-    the user would be compiled with the placeholder's."""
+def _athlete_time_zone_sql(vendor: str, resource: Resource) -> CompiledQuery:
+    """The query of `athlete_visible_to` (the same `athlete_filter`, so the access rules stay in
+    `accounts.access`), reading only the time zone, compiled once per database vendor and
+    resource (`recovery.selectors.compiled`): building and compiling it with the ORM took longer
+    than running it (about 2 ms against 0.4 ms)."""
+    p = Placeholders()
+    user, athlete_id = User(pk=p.uuid("user")), p.uuid("athlete")
     query = (
-        User.objects.filter(athlete_filter(User(pk=_USER), resource=resource, path="id"))
-        .filter(pk=_ATHLETE, athlete_profile__isnull=False)
+        User.objects.filter(athlete_filter(user, resource=resource, path="id"))
+        .filter(pk=athlete_id, athlete_profile__isnull=False)
         .annotate(ctx_time_zone=Subquery(athlete_team_memberships().values("team__time_zone")[:1]))
         .order_by()
         .values_list("ctx_time_zone")
     )
-    sql, params = query.query.get_compiler(using=query.db).as_sql()
-    placeholders = {_uuid_param(_USER), _uuid_param(_ATHLETE)}
-    inlined = any(text in sql for uid in (_USER, _ATHLETE) for text in (str(uid), uid.hex))
-    if inlined or placeholders - set(params):
-        raise RuntimeError("the visibility query must take both ids as parameters")
-    return sql, tuple(params)
+    return compile_query(*compiled_sql(query), p)
 
 
 def athlete_time_zone_visible_to(*, user: User, athlete_id: UUID, resource: Resource) -> str:
     """The time zone of the athlete's team (UTC when they have none) if `user` may read
     `resource` of theirs; 404 otherwise, as `athlete_visible_to`. One query, compiled once."""
-    sql, params = _athlete_time_zone_sql(connection.vendor, resource)
-    values = {
-        _uuid_param(_USER): _uuid_param(user.pk),
-        _uuid_param(_ATHLETE): _uuid_param(athlete_id),
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [values.get(param, param) for param in params])
-        row = cursor.fetchone()
-    if row is None:
+    rows = _athlete_time_zone_sql(connection.vendor, resource).rows(
+        user=user.pk, athlete=athlete_id
+    )
+    if not rows:
         raise NotFound()
-    time_zone: str | None = row[0]
+    time_zone: str | None = rows[0][0]
     return time_zone or DEFAULT_TIME_ZONE
 
 
@@ -382,9 +370,7 @@ def athlete_metrics_rows(*, athlete_id: UUID, start: date, end: date) -> list[Me
     history). Days before the first training day, or every day without training, are rows with
     no history."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _DAILY_LOADS_SQL, [_uuid_param(athlete_id), connection.ops.adapt_datefield_value(end)]
-        )
+        cursor.execute(_DAILY_LOADS_SQL, [adapt(athlete_id), adapt(end)])
         loads: dict[date, float] = dict(cursor.fetchall())
     first_day = next(iter(loads), end + timedelta(days=1))
     return metrics_rows(first_day=first_day, loads_by_day=loads, start=start, end=end)
