@@ -107,8 +107,9 @@ class TopFocus(TypedDict):
     technique: str
 
 
-class DashboardAthlete(TypedDict):
-    athlete: PersonRef
+class AthleteRow(TypedDict):
+    """A dashboard row without the athlete (whose name is read with the team, never stored)."""
+
     load: AthleteLoad
     wellness: AthleteWellness
     sore_groups: list[SoreGroup]
@@ -116,6 +117,10 @@ class DashboardAthlete(TypedDict):
     injuries: list[InjuryRow]
     last_massage_on: date | None
     top_focus: TopFocus | None
+
+
+class DashboardAthlete(AthleteRow):
+    athlete: PersonRef
     computed_at: datetime
 
 
@@ -192,16 +197,6 @@ class TherapistQueueItem(TypedDict):
 
 
 # --- What is stored per athlete (AthleteRecoveryState.views) --------------------------------------
-class AthleteRow(TypedDict):
-    """A dashboard row without the athlete (whose name is read with the team, never stored)."""
-
-    load: AthleteLoad
-    wellness: AthleteWellness
-    sore_groups: list[SoreGroup]
-    open_flags: int
-    injuries: list[InjuryRow]
-    last_massage_on: date | None
-    top_focus: TopFocus | None
 
 
 class QueueInputs(TypedDict):
