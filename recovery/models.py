@@ -455,8 +455,9 @@ class SyncChange(models.Model):
 
 class AthleteDailyLoad(models.Model):
     """One row per athlete and local day, from the first training day on without gaps: the day's
-    load and the running state of the load metrics after it (`recovery.domain.metrics.LoadState`),
-    so a day's metrics are read from three rows instead of computed over the whole history.
+    load, the running state of the load metrics after it (`recovery.domain.metrics.LoadState`),
+    so a day's metrics are read from three rows instead of computed over the whole history, and
+    those metrics as the API writes them.
 
     Derived data, kept current in the same transaction as every training-session write
     (`recovery.services.daily_loads`); `manage.py refresh_daily_loads` rebuilds it."""
@@ -475,6 +476,11 @@ class AthleteDailyLoad(models.Model):
     ctl = models.FloatField()
     atl = models.FloatField()
     tsb = models.FloatField()
+    metrics_json = models.TextField(default="")
+    """The day's metrics as the metrics endpoint returns them (JSON text of one element of
+    `days`, `recovery.serializers.metrics.day_json`), written with the state: the endpoint reads
+    a year of days as text. A change to that representation needs a migration that writes it
+    again (as 0010 does); a row without it ("") makes the endpoint compute the range instead."""
 
     STATE_FIELDS = (
         "day",

@@ -167,11 +167,6 @@ class DayMetrics:
     """Band of the EWMA ACWR."""
 
 
-_INSUFFICIENT: Final = Derived(value=None, reason=Reason.INSUFFICIENT_HISTORY)
-_CHRONIC_ZERO: Final = Derived(value=None, reason=Reason.CHRONIC_ZERO)
-_NO_VARIATION: Final = Derived(value=None, reason=Reason.NO_VARIATION)
-
-
 def risk_band(acwr: float | None) -> RiskBand | None:
     """Band of an ACWR: < 0.8 low; 0.8 to 1.3 moderate (both included); over 1.3 up to and
     including 1.5 caution; over 1.5 high. ``None`` gives ``None``.
@@ -669,59 +664,85 @@ def metrics_from_state(
     ``week_before`` is the state on or before ``state.day - 7`` (its cumulative sums are those of
     that day: no training in between), ``month_before`` the same for ``state.day - 28``; None
     when that day is before the first training day."""
+    return day_metrics(
+        metrics_row_from_state(state, week_before=week_before, month_before=month_before)
+    )
+
+
+def metrics_row_from_state(
+    state: LoadState, *, week_before: LoadState | None, month_before: LoadState | None
+) -> MetricsRow:
+    """``metrics_from_state`` as a flat ``MetricsRow``: the same numbers as ``metrics_rows``
+    gives for that day."""
     i = state.history_days - 1
     sum7 = state.cum_load_au - (week_before.cum_load_au if week_before else 0)
     sq7 = state.cum_load_sq - (week_before.cum_load_sq if week_before else 0)
     sum28 = state.cum_load_au - (month_before.cum_load_au if month_before else 0)
     # From here on, the expressions of ``_metrics_rows`` with scale = 1 (whole AU).
-    scale = 1
     n7 = ACUTE_DAYS if i >= ACUTE_DAYS - 1 else i + 1
     n28 = CHRONIC_DAYS if i >= CHRONIC_DAYS - 1 else i + 1
-    week_load_au = sum7 / scale
+    week_load_au = float(sum7)
     sum_uncoupled = sum28 - sum7
     n_uncoupled = n28 - n7
-    uncoupled_au = sum_uncoupled / (n_uncoupled * scale) if n_uncoupled else None
+    uncoupled_au = sum_uncoupled / n_uncoupled if n_uncoupled else None
     ewma_acute, ewma_chronic = state.ewma_acute_au, state.ewma_chronic_au
+    acwr_coupled: float | None
+    acwr_uncoupled: float | None
+    acwr_ewma: float | None
+    coupled_reason: Reason | None = None
+    uncoupled_reason: Reason | None = None
+    ewma_reason: Reason | None = None
     if i >= CHRONIC_DAYS - 1:
-        acwr_coupled = (
-            Derived(sum7 * CHRONIC_DAYS / (sum28 * ACUTE_DAYS), None) if sum28 else _CHRONIC_ZERO
-        )
-        acwr_uncoupled = (
-            Derived(sum7 * UNCOUPLED_CHRONIC_DAYS / (sum_uncoupled * ACUTE_DAYS), None)
-            if sum_uncoupled
-            else _CHRONIC_ZERO
-        )
-        acwr_ewma = Derived(ewma_acute / ewma_chronic, None) if ewma_chronic else _CHRONIC_ZERO
+        if sum28:
+            acwr_coupled = sum7 * CHRONIC_DAYS / (sum28 * ACUTE_DAYS)
+        else:
+            acwr_coupled, coupled_reason = None, Reason.CHRONIC_ZERO
+        if sum_uncoupled:
+            acwr_uncoupled = sum7 * UNCOUPLED_CHRONIC_DAYS / (sum_uncoupled * ACUTE_DAYS)
+        else:
+            acwr_uncoupled, uncoupled_reason = None, Reason.CHRONIC_ZERO
+        if ewma_chronic:
+            acwr_ewma = ewma_acute / ewma_chronic
+        else:
+            acwr_ewma, ewma_reason = None, Reason.CHRONIC_ZERO
     else:
-        acwr_coupled = acwr_uncoupled = acwr_ewma = _INSUFFICIENT
+        acwr_coupled = acwr_uncoupled = acwr_ewma = None
+        coupled_reason = uncoupled_reason = ewma_reason = Reason.INSUFFICIENT_HISTORY
+    monotony: float | None = None
+    strain: float | None = None
+    monotony_reason: Reason | None = None
     if i >= MONOTONY_DAYS - 1:
         spread = MONOTONY_DAYS * sq7 - sum7 * sum7
         if spread:
-            monotony_value = math.sqrt((MONOTONY_DAYS - 1) * sum7 * sum7 / (MONOTONY_DAYS * spread))
-            monotony = Derived(monotony_value, None)
-            strain = Derived(week_load_au * monotony_value, None)
+            monotony = math.sqrt((MONOTONY_DAYS - 1) * sum7 * sum7 / (MONOTONY_DAYS * spread))
+            strain = week_load_au * monotony
         else:
-            monotony = strain = _NO_VARIATION
+            monotony_reason = Reason.NO_VARIATION
     else:
-        monotony = strain = _INSUFFICIENT
-    return DayMetrics(
+        monotony_reason = Reason.INSUFFICIENT_HISTORY
+    return (
         state.day,
         state.history_days,
         float(state.load_au),
         week_load_au,
-        sum7 / (n7 * scale),
-        sum28 / (n28 * scale),
+        sum7 / n7,
+        sum28 / n28,
         uncoupled_au,
         acwr_coupled,
+        coupled_reason,
         acwr_uncoupled,
+        uncoupled_reason,
         ewma_acute,
         ewma_chronic,
         acwr_ewma,
+        ewma_reason,
         monotony,
+        monotony_reason,
         strain,
+        monotony_reason,
         state.ctl,
         state.atl,
         state.tsb,
-        _band(acwr_coupled.value),
-        _band(acwr_ewma.value),
+        _band(acwr_coupled),
+        _band(acwr_ewma),
     )

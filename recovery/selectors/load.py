@@ -35,12 +35,14 @@ from rest_framework.exceptions import NotFound
 from accounts.access import Resource, athlete_filter
 from accounts.models import Membership, Role, User
 from recovery.domain.metrics import (
+    CHRONIC_DAYS,
     DayMetrics,
     LoadState,
     MetricsRow,
     day_metrics,
     metrics_for_range,
     metrics_from_state,
+    metrics_row_from_state,
     metrics_rows,
     roll_state,
 )
@@ -52,6 +54,7 @@ from recovery.selectors.compiled import (
     compile_query,
     compiled_sql,
 )
+from recovery.serializers.metrics import day_json
 
 DEFAULT_TIME_ZONE = "UTC"
 
@@ -374,3 +377,101 @@ def athlete_metrics_rows(*, athlete_id: UUID, start: date, end: date) -> list[Me
         loads: dict[date, float] = dict(cursor.fetchall())
     first_day = next(iter(loads), end + timedelta(days=1))
     return metrics_rows(first_day=first_day, loads_by_day=loads, start=start, end=end)
+
+
+_STATE_COLUMNS: Final = ", ".join(f'"{name}"' for name in AthleteDailyLoad.STATE_FIELDS[1:])
+_METRICS_DAYS_SQL: Final = (
+    'SELECT "day", "history_days", "metrics_json", '
+    + ", ".join(["NULL"] * (len(AthleteDailyLoad.STATE_FIELDS) - 2))
+    + ' FROM "recovery_athletedailyload" WHERE "athlete_id" = %s AND "day" >= %s AND "day" <= %s'
+    ' UNION ALL SELECT * FROM (SELECT "day", "history_days", NULL, '
+    + ", ".join(f'"{name}"' for name in AthleteDailyLoad.STATE_FIELDS[2:])
+    + ' FROM "recovery_athletedailyload" WHERE "athlete_id" = %s AND "day" <= %s'
+    f' ORDER BY "day" DESC LIMIT {CHRONIC_DAYS + 1}) AS "tail"'
+)
+"""One athlete's stored days of the range, with their metrics as text (`metrics_json`), and the
+states of the last 29 stored days up to its end (the last one and the 28 before it; their
+`metrics_json` is NULL): the days after the last stored one are computed from those. Index
+scans on (athlete_id, day)."""
+
+
+class _NotDense(Exception):
+    """The stored rows are not the dense series they should be (a repair is due): compute."""
+
+
+def athlete_metrics_days(*, athlete_id: UUID, start: date, end: date) -> list[str]:
+    """One athlete's metrics for each day from `start` to `end`, as JSON texts (`day_json`):
+    the stored days' texts, rows with no history before the first training day, and the rest
+    days after the last stored day computed from its state. One query; the same days as
+    `athlete_metrics_rows`, which is the way when a stored row lacks its text or the rows are
+    not dense."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _METRICS_DAYS_SQL,
+            [adapt(athlete_id), adapt(start), adapt(end), adapt(athlete_id), adapt(end)],
+        )
+        fetched = cursor.fetchall()
+    try:
+        return _metrics_days(fetched, start=start, end=end)
+    except _NotDense:
+        rows = athlete_metrics_rows(athlete_id=athlete_id, start=start, end=end)
+        return [day_json(row) for row in rows]
+
+
+def _metrics_days(fetched: list[tuple[Any, ...]], *, start: date, end: date) -> list[str]:
+    stored = sorted((_day(row[0]), row[1], row[2]) for row in fetched if row[2] is not None)
+    tail = sorted(
+        (LoadState(_day(row[0]), row[1], *row[3:]) for row in fetched if row[2] is None),
+        key=lambda state: state.day,
+    )
+    if tail and (
+        (tail[-1].day - tail[0].day).days + 1 != len(tail)
+        or (len(tail) <= CHRONIC_DAYS and tail[0].history_days != 1)
+    ):
+        raise _NotDense
+    days: list[str] = []
+    first_stored = stored[0] if stored else None
+    if first_stored is None and not tail:
+        first_day = end + timedelta(days=1)  # no training up to `end`
+    elif first_stored is not None and first_stored[0] > start:
+        if first_stored[1] != 1:
+            raise _NotDense
+        first_day = first_stored[0]
+    else:
+        first_day = start
+    if first_day > start:
+        before = metrics_rows(
+            first_day=first_day, loads_by_day={}, start=start, end=first_day - timedelta(days=1)
+        )
+        days.extend(day_json(row) for row in before)
+    if stored:
+        if (stored[-1][0] - stored[0][0]).days + 1 != len(stored) or not all(
+            text for _, _, text in stored
+        ):
+            raise _NotDense
+        days.extend(text for _, _, text in stored)
+    if tail and tail[-1].day < end:
+        days.extend(_rest_days(tail, start=max(start, tail[-1].day + timedelta(days=1)), end=end))
+    return days
+
+
+def _rest_days(tail: list[LoadState], *, start: date, end: date) -> Iterable[str]:
+    """The days from `start` to `end`, all after the last stored state (`tail[-1]`): rest days."""
+    by_day = {state.day: state for state in tail}
+    known = list(by_day)
+    state = tail[-1]
+    for ordinal in range(start.toordinal(), end.toordinal() + 1):
+        day = date.fromordinal(ordinal)
+        state = roll_state(state, day)
+        yield day_json(
+            metrics_row_from_state(
+                state,
+                week_before=_on_or_before(by_day, known, day - WEEK),
+                month_before=_on_or_before(by_day, known, day - MONTH),
+            )
+        )
+
+
+def _day(value: date | str) -> date:
+    """A date column as a date (SQLite may give the text of a UNION's column)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)

@@ -9,12 +9,13 @@ field with its formula and source.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import date
 from typing import Any
 from uuid import UUID
 
+import orjson
 from rest_framework import serializers
 
 from recovery.domain.metrics import CONVENTIONS, MetricsRow, Reason, RiskBand
@@ -103,18 +104,32 @@ def metrics_day_rows(rows: Iterable[MetricsRow]) -> list[dict[str, Any]]:
     return out
 
 
+def day_json(row: MetricsRow) -> str:
+    """One day's metrics as the API writes it (`metrics_day_rows`, then the JSON text): what the
+    per-day table stores for each day (`AthleteDailyLoad.metrics_json`), so a year of days is
+    read as text instead of being computed and encoded on every request."""
+    return orjson.dumps(metrics_day_rows((row,))[0], default=_date_subclass).decode()
+
+
+def _date_subclass(value: Any) -> str:
+    """A subclass of date (a frozen clock's in the tests), which orjson leaves to `default`."""
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def athlete_metrics_payload(
-    *, athlete_id: UUID, time_zone: str, start: date, end: date, rows: list[MetricsRow]
+    *, athlete_id: UUID, time_zone: str, start: date, end: date, days: Sequence[str]
 ) -> dict[str, Any]:
-    days = metrics_day_rows(rows)
+    """The response: `days` are the days' JSON texts (`day_json`), spliced in unparsed."""
     return {
         "athlete": str(athlete_id),
         "time_zone": time_zone,
         "date_from": start.isoformat(),
         "date_to": end.isoformat(),
         "conventions": dict(_CONVENTIONS),
-        "days": days,
-        "latest": days[-1] if days else None,
+        "days": orjson.Fragment(f"[{','.join(days)}]"),
+        "latest": orjson.Fragment(days[-1]) if days else None,
     }
 
 

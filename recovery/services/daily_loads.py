@@ -3,7 +3,9 @@ sessions it is derived from, in the same transaction as every write of a session
 
 Rows: one per athlete and local day, without gaps, from the first training day to the last one
 (or later: rest days after the last session may stay, they read the same as no row). Each holds
-the day's load and the running state of the metrics after it (`recovery.domain.metrics.LoadState`).
+the day's load, the running state of the metrics after it (`recovery.domain.metrics.LoadState`)
+and the day's metrics as the metrics endpoint returns them (`metrics_json`), computed from that
+state and the states of the week and the month before.
 
 Who keeps it current:
 - saves and deletes of single sessions (the services, the admin, the factories): the signal
@@ -13,9 +15,10 @@ Who keeps it current:
   transaction, once for the whole batch;
 - `manage.py refresh_daily_loads` rebuilds it (repair, or after an import that bypassed both).
 
-`refresh_daily_loads` recomputes from `from_day` on, starting from the stored row of the day
+`refresh_daily_loads` recomputes from `from_day` on, starting from the stored rows of the days
 before: four statements whatever the number of athletes or days (a lock on the athletes' rows,
-the state before `from_day`, the sessions' daily sums from it, a DELETE) plus the INSERTs; a
+the last 29 states before `from_day`, the sessions' daily sums from it, a DELETE) plus the
+INSERTs; a
 writer of new sessions only (the sync push) hands over their loads (`added`) and the sums are
 the stored rows' loads plus those, read from the rows instead of the sessions. Without
 `from_day` it compares each athlete's stored loads with the sessions and rewrites from the first
@@ -31,12 +34,19 @@ from datetime import date, timedelta
 from typing import Any, Final
 
 from django.db import DEFAULT_DB_ALIAS, transaction
-from django.db.models import Model, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import F, Model, Q, Sum, Window
+from django.db.models.functions import RowNumber
 from django.db.models.signals import post_delete, post_save, pre_delete
 
 from accounts.models import User
-from recovery.domain.metrics import LoadState, advance_state
+from recovery.domain.metrics import (
+    CHRONIC_DAYS,
+    LoadState,
+    advance_state,
+    metrics_row_from_state,
+)
 from recovery.models import AthleteDailyLoad, TrainingSession
+from recovery.serializers.metrics import day_json
 
 BATCH_ATHLETES: Final = 200
 """Athletes per round of the bulk refresh: bounds the rows held in memory (about 365 each)."""
@@ -127,7 +137,32 @@ def _states(previous: LoadState | None, sums: Iterable[tuple[date, int]]) -> Ite
         yield state
 
 
-def _row(athlete_id: uuid.UUID, state: LoadState) -> AthleteDailyLoad:
+def _rows(
+    athlete_id: uuid.UUID,
+    before: Sequence[LoadState],
+    states: Iterable[LoadState],
+    *,
+    from_day: date | None = None,
+) -> Iterator[AthleteDailyLoad]:
+    """The rows of `states` (consecutive days) from `from_day` on, each with its day's metrics
+    (`metrics_json`). `before` holds the states of the days just before the first of `states`:
+    the 28 days before it, or every day from the first training day when there are fewer. With
+    the rows dense, the states of a day's week and month before are 7 and 28 places back."""
+    known = list(before)
+    for state in states:
+        known.append(state)
+        if from_day is not None and state.day < from_day:
+            continue
+        i = len(known) - 1
+        row = metrics_row_from_state(
+            state,
+            week_before=known[i - 7] if i >= 7 else None,
+            month_before=known[i - CHRONIC_DAYS] if i >= CHRONIC_DAYS else None,
+        )
+        yield _row(athlete_id, state, day_json(row))
+
+
+def _row(athlete_id: uuid.UUID, state: LoadState, metrics_json: str) -> AthleteDailyLoad:
     return AthleteDailyLoad(
         athlete_id=athlete_id,
         day=state.day,
@@ -140,6 +175,7 @@ def _row(athlete_id: uuid.UUID, state: LoadState) -> AthleteDailyLoad:
         ctl=state.ctl,
         atl=state.atl,
         tsb=state.tsb,
+        metrics_json=metrics_json,
     )
 
 
@@ -177,36 +213,38 @@ def _refresh_from(
     using: str,
     added: Mapping[tuple[uuid.UUID, date], int] | None = None,
 ) -> None:
-    previous = {
-        athlete_id: LoadState(*values)
-        for athlete_id, *values in AthleteDailyLoad.objects.using(using)
-        .filter(id__in=_latest_ids(ids, before=from_day, using=using))
-        .values_list("athlete_id", *STATE_FIELDS)
-    }
+    before = _states_before(ids, from_day, using)
     if added is None:
         sums = _daily_sums(ids, using, from_day)
     else:
         sums = _stored_plus(ids, from_day, using, added)
     AthleteDailyLoad.objects.using(using).filter(athlete_id__in=ids, day__gte=from_day).delete()
-    _insert(
-        [
-            _row(athlete_id, state)
-            for athlete_id in ids
-            for state in _states(previous.get(athlete_id), sums.get(athlete_id, ()))
-        ],
-        using,
-    )
+    rows: list[AthleteDailyLoad] = []
+    for athlete_id in ids:
+        window = before.get(athlete_id, [])
+        previous = window[-1] if window else None
+        rows.extend(_rows(athlete_id, window, _states(previous, sums.get(athlete_id, ()))))
+    _insert(rows, using)
 
 
-def _latest_ids(ids: Sequence[uuid.UUID], *, before: date, using: str) -> QuerySet[Any, Any]:
-    """Subquery: the id of each athlete's last row before `before` (one index probe each)."""
-    last = (
+def _states_before(
+    ids: Sequence[uuid.UUID], before: date, using: str
+) -> dict[uuid.UUID, list[LoadState]]:
+    """Each athlete's last stored state before `before` and the 28 before it (those that exist),
+    oldest first: what the metrics of the following days are computed from. One query."""
+    back = Window(RowNumber(), partition_by=F("athlete_id"), order_by=F("day").desc())
+    rows = (
         AthleteDailyLoad.objects.using(using)
-        .filter(athlete_id=OuterRef("pk"), day__lt=before)
-        .order_by("-day")
-        .values("id")[:1]
+        .filter(athlete_id__in=ids, day__lt=before)
+        .annotate(back=back)
+        .filter(back__lte=CHRONIC_DAYS + 1)
+        .order_by("athlete_id", "day")
+        .values_list("athlete_id", *STATE_FIELDS)
     )
-    return User.objects.using(using).filter(pk__in=ids).annotate(row=Subquery(last)).values("row")
+    states: dict[uuid.UUID, list[LoadState]] = defaultdict(list)
+    for athlete_id, *values in rows:
+        states[athlete_id].append(LoadState(*values))
+    return states
 
 
 def _refresh_by_comparison(ids: Sequence[uuid.UUID], using: str) -> None:
@@ -228,9 +266,7 @@ def _refresh_by_comparison(ids: Sequence[uuid.UUID], using: str) -> None:
             continue
         rewrite[athlete_id] = differs
         rows.extend(
-            _row(athlete_id, state)
-            for state in _states(None, sums.get(athlete_id, []))
-            if state.day >= differs
+            _rows(athlete_id, (), _states(None, sums.get(athlete_id, [])), from_day=differs)
         )
     stale = Q()
     for athlete_id, day in rewrite.items():

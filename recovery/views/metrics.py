@@ -1,8 +1,9 @@
 """Training-load metrics of one athlete: `/api/v1/athletes/{athlete_id}/metrics/`.
 
 Two queries whatever the range (the athlete's team time zone if the caller may see them, then the
-daily loads), both compiled once per process; the rows are flat tuples and plain dicts, so a year
-of days costs little more than a week (docs/performance.md)."""
+stored days): each day's metrics are stored as the JSON text this endpoint returns, written with
+the training sessions they come from (`recovery.services.daily_loads`), so a year of days is read
+and spliced in as text (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from backend.api.params import date_range_params
 from backend.api.schema import VALIDATION_ERROR
 from backend.api.views import request_user
 from recovery.selectors.load import (
-    athlete_metrics_rows,
+    athlete_metrics_days,
     athlete_time_zone_visible_to,
     local_day,
 )
@@ -86,10 +87,10 @@ class AthleteMetricsView(APIView):
             user=request_user(request), athlete_id=athlete_id, resource=Resource.LOAD_METRICS
         )
         start, end = metrics_range(request, today=local_day(timezone.now(), time_zone))
-        rows = athlete_metrics_rows(athlete_id=athlete_id, start=start, end=end)
+        days = athlete_metrics_days(athlete_id=athlete_id, start=start, end=end)
         response = Response(
             athlete_metrics_payload(
-                athlete_id=athlete_id, time_zone=time_zone, start=start, end=end, rows=rows
+                athlete_id=athlete_id, time_zone=time_zone, start=start, end=end, days=days
             )
         )
         response.add_post_render_callback(release_data)
@@ -99,8 +100,8 @@ class AthleteMetricsView(APIView):
 def release_data(response: Response) -> None:
     """Drop the payload once it is rendered. DRF's view and response refer to each other
     (`view.response`, `response.renderer_context["view"]`), so only the garbage collector frees
-    them: without this, a year of rows (about 2,200 dicts) outlived the request into the older
-    generations, and every collection of those walked them (docs/performance.md)."""
+    them: without this, a year of days (about 190 kB of text, once 2,200 dicts) outlived the
+    request until a full collection (docs/performance.md)."""
     response.data = None
 
 

@@ -1,6 +1,7 @@
 """The per-day load table follows every write of a training session, in the writing transaction:
 reading a day's metrics from it gives what the whole series gives (`metrics_on` over the raw
-daily sums), whatever the order of creates, back-dated sessions, edits and deletes, single or in
+daily sums), and each row's `metrics_json` is the day as the metrics endpoint computes it from
+the sessions, whatever the order of creates, back-dated sessions, edits and deletes, single or in
 bulk; and `refresh_daily_loads` repairs a table that was left behind."""
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from recovery.models import AthleteDailyLoad, TrainingSession
-from recovery.selectors.load import daily_loads_by_athlete, metrics_on, metrics_on_days
+from recovery.selectors.load import (
+    athlete_metrics_days,
+    athlete_metrics_rows,
+    daily_loads_by_athlete,
+    metrics_on,
+    metrics_on_days,
+)
+from recovery.serializers.metrics import day_json
 from recovery.services.daily_loads import refresh_daily_loads
 from tests.factories import AthleteFactory, TrainingSessionFactory
 
@@ -50,12 +58,36 @@ def assert_table_matches_sessions(athlete) -> None:
         assert stored[0] == series.first_day
         assert stored == [stored[0] + timedelta(days=i) for i in range(len(stored))]
         assert stored[-1] >= max(series.loads_by_day)
+    assert_stored_metrics_are_the_computed_ones(athlete, days[0], days[-1])
+
+
+def assert_stored_metrics_are_the_computed_ones(athlete, start: date, end: date) -> None:
+    """Each stored day's text, and the endpoint's days of the range, are what computing the
+    series from the sessions gives."""
+    computed = [
+        day_json(row) for row in athlete_metrics_rows(athlete_id=athlete.pk, start=start, end=end)
+    ]
+    by_day = {start + timedelta(days=i): text for i, text in enumerate(computed)}
+    for day, text in AthleteDailyLoad.objects.filter(athlete=athlete).values_list(
+        "day", "metrics_json"
+    ):
+        assert text == by_day[day], day
+    assert athlete_metrics_days(athlete_id=athlete.pk, start=start, end=end) == computed
 
 
 def test_creates_in_any_order_keep_the_table_current():
     athlete = AthleteFactory()
     for offset in (10, 11, 15, 40, 12, 0, 40, 55):  # back-dated, same day twice, before the first
         train(athlete, D0 + timedelta(days=offset), minutes=30 + offset)
+        assert_table_matches_sessions(athlete)
+
+
+def test_a_session_after_a_gap_of_over_four_weeks_reads_the_weeks_before_the_gap():
+    """The days after a long gap are computed from the states stored before it (rows are only
+    written up to the last session): the last 29 before the new session's day."""
+    athlete = AthleteFactory()
+    for offset in (0, 1, 2, 9, 30, 70, 31, 100, 69):
+        train(athlete, D0 + timedelta(days=offset), minutes=20 + offset)
         assert_table_matches_sessions(athlete)
 
 
