@@ -17,6 +17,11 @@ which encodes or refuses it as before. Dict keys that are not strings are encode
 attempt (the option costs on every dict). Each attempt walks the data again, so a one-shot
 iterator in it would be empty on the next: views return lists. Floats in exponent notation may be
 spelled differently (`1e-07` / `1e-7`): the same numbers.
+
+`JSONText` is JSON already written (e.g. stored rows of the team dashboard): orjson splices it into
+the response as it is (`orjson.Fragment`), so a view can serve stored JSON without turning it into
+Python objects and back. It must have been written the way this renderer writes (compact, by
+orjson): it is not checked. The DRF fallback (an indent, the browsable API) parses it first.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from django.db.models.query import QuerySet
 from django.utils.encoding import force_str
 from django.utils.functional import Promise
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.utils.encoders import JSONEncoder
 
 # Datetimes natively, UTC as `Z`: the text DRF's encoder writes (isoformat, "+00:00" -> "Z");
 # keys that are not strings as DRF writes them.
@@ -50,8 +56,26 @@ IPV4_IPV6 = (
 _LINE_SEPARATORS = (b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 
 
+class JSONText:
+    """A JSON value already encoded, rendered as it is (see the module docstring). Not a
+    dataclass: orjson would encode one as an object of its fields."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str | bytes) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JSONText) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
 def default(value: Any) -> Any:
-    """What orjson does not encode itself, encoded as DRF's JSONEncoder does."""
+    """What orjson does not encode itself, encoded as DRF's JSONEncoder does; `JSONText` as it is."""
+    if isinstance(value, JSONText):
+        return orjson.Fragment(value.text)
     if isinstance(value, datetime.timedelta):
         return str(value.total_seconds())
     if isinstance(value, decimal.Decimal):
@@ -73,6 +97,19 @@ def default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+class _Encoder(JSONEncoder):
+    """DRF's encoder, and `JSONText` parsed (the fallback re-encodes it, e.g. indented)."""
+
+    def default(self, obj: Any) -> Any:
+        if isinstance(obj, JSONText):
+            return orjson.loads(obj.text)
+        return super().default(obj)
+
+
+class _FallbackRenderer(JSONRenderer):
+    encoder_class = _Encoder
+
+
 class ORJSONRenderer(BaseRenderer):
     media_type = "application/json"
     format = "json"
@@ -87,14 +124,14 @@ class ORJSONRenderer(BaseRenderer):
         if data is None:
             return b""
         if self._indent(accepted_media_type, renderer_context) is not None:
-            return JSONRenderer().render(data, accepted_media_type, renderer_context)
+            return _FallbackRenderer().render(data, accepted_media_type, renderer_context)
         try:
             rendered = orjson.dumps(data, default=default, option=OPTIONS_STR_KEYS)
         except orjson.JSONEncodeError:
             try:
                 rendered = orjson.dumps(data, default=default, option=OPTIONS)
             except orjson.JSONEncodeError:
-                return JSONRenderer().render(data, accepted_media_type, renderer_context)
+                return _FallbackRenderer().render(data, accepted_media_type, renderer_context)
         # isascii() first: a few microseconds, where searching 187 kB for the two separators
         # took 0.26 ms.
         if not rendered.isascii() and (

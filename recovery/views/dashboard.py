@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from backend.api.params import date_param, uuid_param
 from backend.api.schema import VALIDATION_ERROR
-from backend.api.views import request_user
+from backend.api.views import released_after_render, request_user
 from recovery.models import InjuryStatus
 from recovery.selectors import dashboard as selectors
 from recovery.selectors.dashboard import (
@@ -203,7 +203,7 @@ class TeamDashboardView(APIView):
     def get(self, request: Request, team_id: uuid.UUID) -> Response:
         team = selectors.team_for_staff(user=request_user(request), team_id=team_id)
         day = selectors.as_of_day(team=team, requested=date_param(request, "date"))
-        return Response(selectors.team_dashboard(team=team, day=day))
+        return released_after_render(Response(selectors.team_dashboard(team=team, day=day)))
 
 
 @extend_schema(tags=["dashboard"])
@@ -243,7 +243,9 @@ class TherapistQueueView(APIView):
     )
     def get(self, request: Request) -> Response:
         team_id = uuid_param(request, "team")
-        return Response(selectors.therapist_queue(user=request_user(request), team_id=team_id))
+        return released_after_render(
+            Response(selectors.therapist_queue(user=request_user(request), team_id=team_id))
+        )
 
 
 urlpatterns: list[Any] = [

@@ -9,7 +9,8 @@ returns plain JSON-ready dicts, which `recovery.serializers.dashboard` documents
 - `shapes`: the constants and the response shapes.
 """
 
-from recovery.selectors.dashboard.queue import therapist_queue, urgency_components
+from recovery.selectors.dashboard.athletes import urgency_components
+from recovery.selectors.dashboard.queue import therapist_queue
 from recovery.selectors.dashboard.shapes import (
     DECIMALS,
     EARLIEST_DAY,

@@ -1,10 +1,25 @@
-"""Each athlete's part of the team views (`AthleteView`): what the dashboard row shows, what the
+"""Each athlete's part of the team views (`ViewText`): what the dashboard row shows, what the
 team summary adds up and what the therapist queue ranks by, as of the end of a local day.
 
 `athlete_views` serves the stored part (`AthleteRecoveryState.views`, `recovery.selectors.state`)
 of every athlete for whom it is current and computes the others together: two queries (the
-signals with the catalogue, wellness and the last report and massage; the load metrics) and one
-conditional upsert to store them, whatever the number of athletes, none when all are current.
+signals with the catalogue, wellness and the last report and massage; the load metrics) per
+batch of up to COMPUTE_BATCH (200) athletes and one conditional upsert to store them, none when
+all are current.
+
+Views are handled as JSON text (`ViewText`), never parsed whole: the dashboard splices each
+athlete's row into its answer as it is stored and parses only the small line the team summary
+adds up; the queue parses only its own line. The stored text is ONE JSON object written on three
+lines (orjson's compact JSON has no raw newline, so a newline can only be one of these two):
+
+    {"computed_at":...,"risk_band":...,"last_report_at":...,"unreported":...,"sore":[...],
+    "queue":{"open_flags":...,"active_injuries":...,"rehab_injuries":...,"computed_at":...,
+      "top_focus":...,"urgency":...,"urgency_components":...},    <- one line
+    "row":{"load":...,...,"top_focus":...,"computed_at":...}}
+
+Parsed whole it is the `AthleteView` of the one-line layout before it (its `queue` and `row`
+have more keys, which that code ignores), so workers of either version read each other's parts
+during a deploy; a part in the one-line layout is treated as stale here and computed again.
 """
 
 from __future__ import annotations
@@ -13,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Final
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -25,17 +41,22 @@ from recovery.models import InjuryStatus
 from recovery.selectors import state
 from recovery.selectors.dashboard.shapes import (
     DECIMALS,
+    INJURY_POINTS,
     NO_REPORT_WINDOW,
+    OPEN_FLAG_POINTS,
     SORE_WINDOW,
     TOP_SORE_GROUPS_PER_ATHLETE,
     WELLNESS_LATEST_MAX_AGE_DAYS,
     AthleteLoad,
-    AthleteView,
     AthleteWellness,
+    DashboardRow,
     InjuryRow,
+    QueueInputs,
     SoreGroup,
     TopFocus,
+    UrgencyComponents,
     Value,
+    ViewSummary,
 )
 from recovery.selectors.load import UNKNOWN_ATHLETE, local_day, metrics_on_days
 from recovery.selectors.recommendation import RecommendationInputs, top_focus_for
@@ -71,24 +92,95 @@ def day_end(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
 
 
+class ViewText:
+    """One athlete's view as its stored JSON text (see the module docstring), cut into its three
+    JSON objects on demand: the queue reads only its own line, the dashboard the other two."""
+
+    __slots__ = ("_first", "_second", "text")
+
+    def __init__(self, text: str, first: int, second: int) -> None:
+        self.text, self._first, self._second = text, first, second
+
+    @classmethod
+    def of(cls, summary: ViewSummary, queue: QueueInputs, row: DashboardRow) -> ViewText:
+        head = state.dumps(summary)[:-1] + ",\n"
+        middle = f"{_QUEUE}{state.dumps(queue)},\n"
+        return cls(
+            f"{head}{middle}{_ROW}{state.dumps(row)}}}", len(head) - 1, len(head) + len(middle) - 1
+        )
+
+    @classmethod
+    def parse(cls, stored: str) -> ViewText | None:
+        """The view of a stored text; None for a text in another layout."""
+        first = stored.find("\n")  # the older layout has none: -1
+        second = stored.find("\n", first + 1)
+        if (
+            first < 1
+            or second < 0
+            or not stored.startswith(_QUEUE, first + 1)
+            or not stored.startswith(_ROW, second + 1)
+        ):
+            return None
+        return cls(stored, first, second)
+
+    @property
+    def summary(self) -> str:
+        """`ViewSummary`: what the team summary adds up."""
+        return self.text[: self._first - 1] + "}"
+
+    @property
+    def queue(self) -> str:
+        """`QueueInputs`: what the therapist queue ranks by and shows."""
+        return self.text[self._first + 1 + len(_QUEUE) : self._second - 1]
+
+    @property
+    def row(self) -> str:
+        """`DashboardRow`: the dashboard row without the athlete, `computed_at` last."""
+        return self.text[self._second + 1 + len(_ROW) : -1]
+
+    def summary_data(self) -> ViewSummary:
+        data: ViewSummary = orjson.loads(self.summary)
+        return data
+
+    def queue_data(self) -> QueueInputs:
+        data: QueueInputs = orjson.loads(self.queue)
+        return data
+
+
+_QUEUE: Final = '"queue":'
+_ROW: Final = '"row":'
+
+
+COMPUTE_BATCH: Final = 200
+"""Stale views are computed this many athletes at a time: a batch's signals (every report,
+treatment, injury and wellness record in their windows) are Python objects until its views are
+written, and a cold team of 600 at once peaked at about 45 MB more worker memory. Two queries a
+batch, so a team of up to 200 is computed in two."""
+
+
 def athlete_views(
     targets: Sequence[Target], *, at: datetime, now: datetime, store: bool, any_day: bool = False
-) -> dict[UUID, AthleteView]:
+) -> dict[UUID, ViewText]:
     """Each target's view, with the recommendation's top focus at `at`. With `store`, the
     stored view is served while current, and the others are computed and stored; with
     `any_day` (the therapist queue, which reads only the parts that do not depend on the day)
     a current view of another day or time zone serves too. Without `store` (a past or future
     day), every view is computed and nothing is stored."""
-    views: dict[UUID, AthleteView] = {}
+    views: dict[UUID, ViewText] = {}
     stale: list[Target] = []
     for target in targets:
+        view = None
         if store and target.stored.current(None if any_day else _key(target)):
-            views[target.athlete_id] = orjson.loads(target.stored.payload)
-        else:
+            view = ViewText.parse(target.stored.payload)
+        if view is None:
             stale.append(target)
+        else:
+            views[target.athlete_id] = view
     if not stale:
         return views
-    computed = _compute(stale, at=at, now=now)
+    computed: dict[UUID, tuple[ViewText, datetime]] = {}
+    for start in range(0, len(stale), COMPUTE_BATCH):
+        computed.update(_compute(stale[start : start + COMPUTE_BATCH], at=at, now=now))
     views.update((athlete_id, view) for athlete_id, (view, _) in computed.items())
     if store:
         state.store(
@@ -100,7 +192,7 @@ def athlete_views(
                     computed_at=now,
                     valid_until=computed[target.athlete_id][1],
                     key=_key(target),
-                    payload=state.dumps(computed[target.athlete_id][0]),
+                    payload=computed[target.athlete_id][0].text,
                 )
                 for target in stale
             ],
@@ -114,7 +206,7 @@ def _key(target: Target) -> str:
 
 def _compute(
     targets: Sequence[Target], *, at: datetime, now: datetime
-) -> dict[UUID, tuple[AthleteView, datetime]]:
+) -> dict[UUID, tuple[ViewText, datetime]]:
     """The views and until when each holds: two queries for any number of athletes."""
     ids = [t.athlete_id for t in targets]
     ends = [t.end for t in targets]
@@ -144,11 +236,12 @@ def _compute(
         at=at, match_at=None, contexts=contexts, signals=signals, metrics=metrics
     )
     focus = top_focus_for(inputs, contexts)
-    computed: dict[UUID, tuple[AthleteView, datetime]] = {}
+    computed: dict[UUID, tuple[ViewText, datetime]] = {}
     for target in targets:
         athlete_id, end = target.athlete_id, target.end
-        view = _view(target, signals, metrics.get((athlete_id, target.day)), focus[athlete_id], at)
-        view["computed_at"] = now
+        view = _view(
+            target, signals, metrics.get((athlete_id, target.day)), focus[athlete_id], at, now
+        )
         valid_until = min(
             state.expiry(athlete_id, now),
             end,
@@ -164,9 +257,9 @@ def _view(
     metrics: DayMetrics | None,
     focus: FocusItem | None,
     at: datetime,
-) -> AthleteView:
-    """As of the end of the target's day, the queue's flags at `at` (`computed_at` is set by the
-    caller)."""
+    computed_at: datetime,
+) -> ViewText:
+    """As of the end of the target's day, the queue's flags at `at`."""
     athlete_id, day, end = target.athlete_id, target.day, target.end
     catalogue = signals.catalogue
     entries = _recent_entries(signals.soreness.get(athlete_id, ()), end)
@@ -175,24 +268,14 @@ def _view(
     last_massage_at = signals.last_massage_at.get(athlete_id)
     injuries = signals.injuries.get(athlete_id, ())
     load = _load(metrics)
+    top_focus = _top_focus(focus)
     sore: dict[str, list[int]] = {}
     for entry in entries:
         counted = sore.setdefault(entry.muscle_group, [0, 0])
         counted[0] += 1
         counted[1] += entry.severity
-    return {
-        "computed_at": at,
-        "row": {
-            "load": load,
-            "wellness": _wellness(wellness, day),
-            "sore_groups": _sore_groups(entries, catalogue.names),
-            "open_flags": signals.open_flags(athlete_id, end),
-            "injuries": _injuries(injuries, catalogue, day),
-            "last_massage_on": (
-                None if last_massage_at is None else last_massage_at.astimezone(target.zone).date()
-            ),
-            "top_focus": _top_focus(focus),
-        },
+    summary: ViewSummary = {
+        "computed_at": computed_at,
         "risk_band": load["acwr"]["risk_band"],
         "last_report_at": last_report_at,
         "unreported": last_report_at is None or last_report_at < end - NO_REPORT_WINDOW,
@@ -200,11 +283,50 @@ def _view(
             (group, catalogue.names.get(group, group), n, total)
             for group, (n, total) in sorted(sore.items())
         ],
-        "queue": {
-            "open_flags": signals.open_flags(athlete_id, at),
-            "active_injuries": sum(i.status == InjuryStatus.ACTIVE for i in injuries),
-            "rehab_injuries": sum(i.status == InjuryStatus.REHAB for i in injuries),
-        },
+    }
+    open_flags = signals.open_flags(athlete_id, at)
+    active = sum(i.status == InjuryStatus.ACTIVE for i in injuries)
+    rehab = sum(i.status == InjuryStatus.REHAB for i in injuries)
+    components = urgency_components(
+        focus_score=top_focus["score"] if top_focus else 0.0,
+        open_flags=open_flags,
+        injuries={InjuryStatus.ACTIVE: active, InjuryStatus.REHAB: rehab},
+    )
+    queue: QueueInputs = {
+        "open_flags": open_flags,
+        "active_injuries": active,
+        "rehab_injuries": rehab,
+        "computed_at": computed_at,
+        "top_focus": top_focus,
+        "urgency": round(
+            components["focus"] + components["open_flags"] + components["injuries"], DECIMALS
+        ),
+        "urgency_components": components,
+    }
+    row: DashboardRow = {
+        "load": load,
+        "wellness": _wellness(wellness, day),
+        "sore_groups": _sore_groups(entries, catalogue.names),
+        "open_flags": signals.open_flags(athlete_id, end),
+        "injuries": _injuries(injuries, catalogue, day),
+        "last_massage_on": (
+            None if last_massage_at is None else last_massage_at.astimezone(target.zone).date()
+        ),
+        "top_focus": top_focus,
+        "computed_at": computed_at,
+    }
+    return ViewText.of(summary, queue, row)
+
+
+def urgency_components(
+    *, focus_score: float, open_flags: int, injuries: Mapping[str, int]
+) -> UrgencyComponents:
+    """The parts of the therapist queue's urgency, which sum to it (see OPEN_FLAG_POINTS,
+    INJURY_POINTS)."""
+    return {
+        "focus": focus_score,
+        "open_flags": OPEN_FLAG_POINTS * open_flags,
+        "injuries": sum(INJURY_POINTS.get(status, 0.0) * n for status, n in injuries.items()),
     }
 
 

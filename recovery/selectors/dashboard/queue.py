@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -15,30 +14,15 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 
 from accounts.access import Relation, team_ids_of
 from accounts.models import Membership, Role, User
-from recovery.models import InjuryStatus, MassageSession, MassageStatus
+from recovery.models import MassageSession, MassageStatus
 from recovery.selectors import state
 from recovery.selectors.compiled import CompiledQuery, Placeholders, compile_query, compiled_sql
 from recovery.selectors.dashboard.athletes import Target, athlete_views
 from recovery.selectors.dashboard.shapes import (
-    DECIMALS,
-    INJURY_POINTS,
-    OPEN_FLAG_POINTS,
     TherapistQueueItem,
-    UrgencyComponents,
 )
 from recovery.selectors.dashboard.team import ref
 from recovery.selectors.load import zone_of as team_zone_named
-
-
-def urgency_components(
-    *, focus_score: float, open_flags: int, injuries: Mapping[str, int]
-) -> UrgencyComponents:
-    """The parts of the queue's urgency, which sum to it (see OPEN_FLAG_POINTS, INJURY_POINTS)."""
-    return {
-        "focus": focus_score,
-        "open_flags": OPEN_FLAG_POINTS * open_flags,
-        "injuries": sum(INJURY_POINTS.get(status, 0.0) * n for status, n in injuries.items()),
-    }
 
 
 def _next_planned(at: datetime, field: str) -> Subquery:
@@ -129,32 +113,20 @@ def therapist_queue(
     views = athlete_views(targets, at=now, now=now, store=True, any_day=True)
     items: list[TherapistQueueItem] = []
     for athlete_id, (_, name, team, team_name, _, session_id, session_at, *_) in athletes.items():
-        view = views[athlete_id]
-        top, queue = view["row"]["top_focus"], view["queue"]
-        components = urgency_components(
-            focus_score=top["score"] if top else 0.0,
-            open_flags=queue["open_flags"],
-            injuries={
-                InjuryStatus.ACTIVE: queue["active_injuries"],
-                InjuryStatus.REHAB: queue["rehab_injuries"],
-            },
-        )
+        queue = views[athlete_id].queue_data()
         items.append(
             {
                 "athlete": ref(athlete_id, name),
                 "team": ref(team, team_name),
-                "urgency": round(
-                    components["focus"] + components["open_flags"] + components["injuries"],
-                    DECIMALS,
-                ),
-                "urgency_components": components,
-                "top_focus": top,
+                "urgency": queue["urgency"],
+                "urgency_components": queue["urgency_components"],
+                "top_focus": queue["top_focus"],
                 "open_flags": queue["open_flags"],
                 "active_injuries": queue["active_injuries"] + queue["rehab_injuries"],
                 "planned_session": (
                     None if session_id is None else {"id": session_id, "scheduled_at": session_at}
                 ),
-                "computed_at": view["computed_at"],  # type: ignore[typeddict-item]
+                "computed_at": queue["computed_at"],  # type: ignore[typeddict-item]
             }
         )
     items.sort(key=lambda i: (-i["urgency"], i["athlete"]["name"], str(i["athlete"]["id"])))

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Final, TypedDict
 
+from backend.api.renderers import JSONText
 from recovery.models import InjuryStatus
 
 # --- Windows and limits -------------------------------------------------------------------------
@@ -150,7 +151,8 @@ class TeamDashboard(TypedDict):
     as_of: datetime
     time_zone: str
     summary: TeamSummary
-    athletes: list[DashboardAthlete]
+    athletes: JSONText
+    """The JSON array of `DashboardAthlete`s, spliced from the stored rows."""
 
 
 class HeatmapCell(TypedDict):
@@ -199,23 +201,31 @@ class TherapistQueueItem(TypedDict):
 # --- What is stored per athlete (AthleteRecoveryState.views) --------------------------------------
 
 
-class QueueInputs(TypedDict):
-    open_flags: int
-    """Flags open at `computed_at` (the dashboard's row counts those open at the end of the day)."""
-    active_injuries: int
-    rehab_injuries: int
-
-
-class AthleteView(TypedDict):
-    """One athlete's part of the team views, as of the end of a day in a time zone: what the
-    dashboard row shows, what the team summary adds up and what the queue ranks by. Stored as
-    JSON, so read back its dates and times are ISO strings (they render the same)."""
+class DashboardRow(AthleteRow):
+    """A dashboard row as stored: the athlete's `DashboardAthlete` without `athlete`."""
 
     computed_at: datetime | str
-    row: AthleteRow
+
+
+class ViewSummary(TypedDict):
+    """What the team summary adds up."""
+
+    computed_at: datetime | str
     risk_band: str | None
     last_report_at: datetime | str | None
     unreported: bool
     sore: list[tuple[str, str, int, int]]
     """Sore entries of the 72 h per muscle group: code, name, entries, sum of severities."""
-    queue: QueueInputs
+
+
+class QueueInputs(TypedDict):
+    """What the therapist queue ranks by and shows."""
+
+    open_flags: int
+    """Flags open at `computed_at` (the dashboard's row counts those open at the end of the day)."""
+    active_injuries: int
+    rehab_injuries: int
+    computed_at: datetime | str
+    top_focus: TopFocus | None
+    urgency: float
+    urgency_components: UrgencyComponents

@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import orjson
 from django.db import connection
 from django.db.models import Avg, Count, F, Max, QuerySet
 from django.utils import timezone
@@ -22,18 +23,17 @@ from rest_framework.exceptions import NotFound, ValidationError
 
 from accounts.access import Action, Resource, allowed
 from accounts.models import Membership, Role, Team, User
+from backend.api.renderers import JSONText
 from recovery.domain.metrics import RiskBand
 from recovery.models import SorenessEntry
 from recovery.selectors import state
 from recovery.selectors.compiled import CompiledQuery, Placeholders, compile_query, compiled_sql
-from recovery.selectors.dashboard.athletes import Target, athlete_views, day_end
+from recovery.selectors.dashboard.athletes import Target, ViewText, athlete_views, day_end
 from recovery.selectors.dashboard.shapes import (
     DECIMALS,
     EARLIEST_DAY,
     MAX_DAYS_AHEAD,
     TOP_SORE_GROUPS_PER_TEAM,
-    AthleteView,
-    DashboardAthlete,
     HeatmapCell,
     PersonRef,
     SorenessHeatmap,
@@ -177,12 +177,13 @@ def _athletes_query(vendor: str) -> CompiledQuery:
 def team_dashboard(*, team: Team, day: date, now: datetime | None = None) -> TeamDashboard:
     """Every active athlete of the team as of the end of `day`, and the team summary.
 
-    Today's rows are the athletes' stored views while current (`athlete_views`); the team
-    summary adds them up. Queries, whatever the number of athletes: the athletes with their
-    stored views (one); for the athletes whose view is missing or stale, the signals and the
-    load metrics (two) and the upsert that stores them (one); plus the caller's access and the
-    team, read by the view. Another day is computed for every athlete
-    and not stored."""
+    Today's rows are the athletes' stored views while current (`athlete_views`), spliced into
+    the answer as stored text (`JSONText`: 600 rows are not parsed into objects and rendered
+    again); the team summary adds up their small summary lines. Queries, whatever the number of
+    athletes: the athletes with their stored views (one); for the athletes whose view is missing
+    or stale, the signals and the load metrics (two) and the upsert that stores them (one); plus
+    the caller's access and the team, read by the view. Another day is computed for every
+    athlete and not stored."""
     now = now or timezone.now()
     zone = team_zone(team)
     end = day_end(day, zone)
@@ -197,12 +198,6 @@ def team_dashboard(*, team: Team, day: date, now: datetime | None = None) -> Tea
         for (athlete_id, _), row in zip(athletes, rows, strict=True)
     ]
     views = athlete_views(targets, at=at, now=now, store=today)
-    shown: list[DashboardAthlete] = []
-    for athlete_id, name in athletes:
-        view = views[athlete_id]
-        shown.append(
-            {"athlete": ref(athlete_id, name), **view["row"], "computed_at": view["computed_at"]}  # type: ignore[typeddict-item]
-        )
     return {
         "team": ref(team.pk, team.name),
         "date": day,
@@ -211,19 +206,31 @@ def team_dashboard(*, team: Team, day: date, now: datetime | None = None) -> Tea
         "summary": _summary(
             [(athlete_id, name, views[athlete_id]) for athlete_id, name in athletes]
         ),
-        "athletes": shown,
+        "athletes": _rows_json(athletes, views),
     }
 
 
-def _summary(athletes: list[tuple[uuid.UUID, str, AthleteView]]) -> TeamSummary:
-    """Risk bands, the most sore groups and who has not reported, from the athletes' views."""
+def _rows_json(athletes: list[tuple[uuid.UUID, str]], views: dict[uuid.UUID, ViewText]) -> JSONText:
+    """The `DashboardAthlete`s as one JSON array: each stored row with the athlete put first
+    (`{"athlete":{...},` + the row's members), as the renderer would write the parsed row."""
+    rows = [
+        f'{{"athlete":{orjson.dumps(ref(athlete_id, name)).decode()},{views[athlete_id].row[1:]}'
+        for athlete_id, name in athletes
+    ]
+    return JSONText(f"[{','.join(rows)}]")
+
+
+def _summary(athletes: list[tuple[uuid.UUID, str, ViewText]]) -> TeamSummary:
+    """Risk bands, the most sore groups and who has not reported, from the athletes' summary
+    lines."""
     bands: dict[str, int] = {band.value: 0 for band in RiskBand} | {"unknown": 0}
     unreported: list[UnreportedAthlete] = []
     entries: dict[str, int] = defaultdict(int)
     severity: dict[str, int] = defaultdict(int)
     reporters: dict[str, int] = defaultdict(int)
     names: dict[str, str] = {}
-    for athlete_id, name, view in athletes:
+    for athlete_id, name, text in athletes:
+        view = text.summary_data()
         bands[view["risk_band"] or "unknown"] += 1
         if view["unreported"]:
             unreported.append(
