@@ -18,6 +18,7 @@ from uuid import UUID
 import orjson
 from rest_framework import serializers
 
+from backend.api.renderers import JSONText
 from recovery.domain.metrics import CONVENTIONS, MetricsRow, Reason, RiskBand
 
 DECIMALS = 3
@@ -128,8 +129,8 @@ def athlete_metrics_payload(
         "date_from": start.isoformat(),
         "date_to": end.isoformat(),
         "conventions": dict(_CONVENTIONS),
-        "days": orjson.Fragment(f"[{','.join(days)}]"),
-        "latest": orjson.Fragment(days[-1]) if days else None,
+        "days": JSONText(f"[{','.join(days)}]"),
+        "latest": JSONText(days[-1]) if days else None,
     }
 
 

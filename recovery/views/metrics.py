@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from accounts.access import Resource
 from backend.api.params import date_range_params
 from backend.api.schema import VALIDATION_ERROR
-from backend.api.views import request_user
+from backend.api.views import released_after_render, request_user
 from recovery.selectors.load import (
     athlete_metrics_days,
     athlete_time_zone_visible_to,
@@ -88,21 +88,13 @@ class AthleteMetricsView(APIView):
         )
         start, end = metrics_range(request, today=local_day(timezone.now(), time_zone))
         days = athlete_metrics_days(athlete_id=athlete_id, start=start, end=end)
-        response = Response(
-            athlete_metrics_payload(
-                athlete_id=athlete_id, time_zone=time_zone, start=start, end=end, days=days
+        return released_after_render(
+            Response(
+                athlete_metrics_payload(
+                    athlete_id=athlete_id, time_zone=time_zone, start=start, end=end, days=days
+                )
             )
         )
-        response.add_post_render_callback(release_data)
-        return response
-
-
-def release_data(response: Response) -> None:
-    """Drop the payload once it is rendered. DRF's view and response refer to each other
-    (`view.response`, `response.renderer_context["view"]`), so only the garbage collector frees
-    them: without this, a year of days (about 190 kB of text, once 2,200 dicts) outlived the
-    request until a full collection (docs/performance.md)."""
-    response.data = None
 
 
 urlpatterns = [

@@ -10,9 +10,11 @@ import importlib
 from datetime import date, timedelta
 from types import SimpleNamespace
 
+import orjson
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.urls import reverse
 
 from recovery.models import AthleteDailyLoad
 from recovery.selectors.load import athlete_metrics_days, athlete_metrics_rows
@@ -103,3 +105,18 @@ def test_migration_0010_writes_what_the_service_writes(athlete):
     migration = importlib.import_module("recovery.migrations.0010_daily_load_metrics_json")
     migration.write_metrics_json(apps, SimpleNamespace(connection=connection))
     assert dict(AthleteDailyLoad.objects.values_list("id", "metrics_json")) == written
+
+
+def test_the_endpoint_splices_the_stored_days_and_indents_them_when_asked(athlete, client_for):
+    url = reverse("recovery:athlete-metrics", args=[athlete.pk])
+    params = {"date_from": str(day(-2)), "date_to": str(day(90))}
+    client = client_for(athlete)
+    plain = client.get(url, params)
+    indented = client.get(url, params, HTTP_ACCEPT="application/json; indent=2")
+    assert plain.status_code == indented.status_code == 200
+    assert b"\n" not in plain.content
+    assert b'\n  "days": [' in indented.content
+    assert plain.json() == indented.json()
+    expected = [orjson.loads(text) for text in computed(athlete, day(-2), day(90))]
+    assert plain.json()["days"] == expected
+    assert plain.json()["latest"] == expected[-1]
