@@ -7,7 +7,8 @@ Creates (`create_once`): the phone may choose the record's UUID. Sending the sam
 is a 409 `id_conflict` carrying the stored record; an id taken by another athlete's record is a 409
 `id_conflict` that says nothing about it. "Same content" is the client-writable fields, nested rows
 included in any order. Concurrent creates with one id race on the primary key: the losers' INSERT
-fails inside a savepoint and they compare with the winner's row instead.
+waits for the winner's transaction and then inserts nothing (PostgreSQL, `ON CONFLICT DO NOTHING`)
+or fails inside a savepoint (elsewhere), and they compare with the winner's row instead.
 
 Writes (`save_new_version`, `delete_version`): the version check and the write are one statement,
 `UPDATE ... SET ..., version = version + 1 WHERE id = %s AND version = %s`, where the version is
@@ -35,7 +36,7 @@ from django.db.models import (
     TextField,
     UUIDField,
 )
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from rest_framework import exceptions
 
@@ -202,28 +203,58 @@ def create_once(
     nothing. Otherwise it is a 409 `id_conflict`, carrying the stored record only when it is
     this athlete's (the view shows it if the caller may see it), never another athlete's.
 
-    A new id is the common case, so the INSERT comes first, in a savepoint (a transaction of its
-    own when the caller has none): when the id is taken (a retry, or a concurrent create that
-    committed first), the INSERT fails, the savepoint leaves the caller's transaction usable,
-    and the stored row is compared instead."""
+    A new id is the common case, so the INSERT comes first. On PostgreSQL it is `INSERT ... ON
+    CONFLICT (id) DO NOTHING RETURNING id` (`insert_new`): a taken id (a retry, or a concurrent
+    create, waited for until it commits) inserts nothing and raises nothing, so no savepoint is
+    needed; the signals `save()` sends are sent for the new row. Elsewhere the INSERT is
+    `save()` in a savepoint (a transaction of its own when the caller has none): when the id is
+    taken, it fails, the savepoint leaves the caller's transaction usable. Either way the
+    stored row is then compared."""
     record = model(athlete_id=athlete_id, **fields)
     if record_id is not None:
         record.pk = record_id
-    try:
-        with transaction.atomic():
-            _insert(record, nested)
-    except IntegrityError:
-        stored = None if record_id is None else model._default_manager.filter(pk=record_id).first()
-        if stored is None:
-            raise
-        return _same_or_conflict(stored, record, compare=compare, nested=nested), False
-    return record, True
+    using = router.db_for_write(model)
+    manager = model._default_manager.using(using)
+    if connections[using].vendor == "postgresql":
+        # No savepoint: an error in here (never a taken id) fails the caller's transaction.
+        with transaction.atomic(using=using, savepoint=False):
+            if _insert_new(record, nested, using=using):
+                return record, True
+        stored = manager.filter(pk=record.pk).first()
+        if stored is None:  # deleted since the INSERT found it
+            raise IntegrityError(f"{model.__name__} {record.pk} was deleted while being created")
+    else:
+        try:
+            with transaction.atomic(using=using):
+                _insert(record, nested)
+            return record, True
+        except IntegrityError:
+            stored = None if record_id is None else manager.filter(pk=record_id).first()
+            if stored is None:
+                raise
+    return _same_or_conflict(stored, record, compare=compare, nested=nested), False
 
 
 def _insert(record: Model, nested: Nested | None) -> None:
     record.save(force_insert=True)
     if nested is not None:
         nested.create(record)
+
+
+def _insert_new(record: Model, nested: Nested | None, *, using: str) -> bool:
+    """PostgreSQL: insert the record unless its id is stored, with what `save()` would have
+    done around it (`pre_save` and `post_save`: the change log, the per-day loads), then its
+    nested rows. Whether it was inserted."""
+    model = type(record)
+    pre_save.send(sender=model, instance=record, raw=False, using=using, update_fields=None)
+    if not insert_new(model, [record], skip_existing=True):
+        return False
+    post_save.send(
+        sender=model, instance=record, created=True, update_fields=None, raw=False, using=using
+    )
+    if nested is not None:
+        nested.create(record)
+    return True
 
 
 def _same_or_conflict(
@@ -400,7 +431,7 @@ def insert_new(
             conflict = f" ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
             cursor.execute(sql + conflict, [*once, *arrays])
             inserted = {pk.to_python(row[0]) for row in cursor.fetchall()}
-            new = [obj for obj in objs if obj.pk in inserted]
+            new = [obj for obj in objs if pk.to_python(obj.pk) in inserted]
     for obj in new:
         obj._state.adding = False
         obj._state.db = using

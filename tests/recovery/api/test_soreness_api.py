@@ -213,6 +213,9 @@ def test_retry_with_the_same_client_id_returns_the_stored_report(client_for, ath
     assert SorenessEntry.objects.count() == 1
 
 
+# No transaction around the request (no Idempotency-Key): the create's own transaction is what
+# rolls back. (Inside a caller's transaction a failure fails it, on PostgreSQL: no savepoint.)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_failure_while_storing_entries_rolls_the_report_back(client_for, athlete, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")

@@ -267,9 +267,12 @@ def test_soreness_post_runs_the_same_queries_for_1_and_10_entries_and_any_histor
             )  # fmt: skip
 
         counts[n_entries] = [count(post, status=201) for _ in range(2)]
-    # 12 now: user, the idempotency claim and its stored answer, the access check, the report,
-    # its entries (one bulk INSERT), the change-log row, the athlete's state, the savepoints.
-    assert counts[1][1] == counts[10][1] <= 16, counts
+    # PostgreSQL 9: user, the request's transaction (here a savepoint: 2), the idempotency claim
+    # and its stored answer, the access check, the report (ON CONFLICT DO NOTHING: no savepoint
+    # of its own), its entries (one bulk INSERT), the change-log row with the athlete's state
+    # bump (one statement). SQLite 12: the report's savepoint (2) and the state bump on its own.
+    today = 9 if connection.vendor == "postgresql" else 12
+    assert counts[1][1] == counts[10][1] <= today + 1, counts
 
 
 def push_records(n: int, day: str, reported_at: str) -> list[dict[str, Any]]:
@@ -304,9 +307,11 @@ def test_sync_push_runs_the_same_queries_for_50_and_500_records(api_client):
         assert response.status_code == 200, response.content[:500]
         assert response.json()["counts"]["created"] == n_records
         counts[n_records] = len(captured)
-    # 15-18: user, the batch's lookups per kind, one bulk INSERT per table, the change log, the
-    # daily-load refresh, the athletes' state, the savepoints around them.
-    assert counts[50] == counts[500] <= 18, counts
+    # PostgreSQL 13, SQLite 16: user, the batch's lookups per kind, one bulk INSERT per table,
+    # the daily-load refresh, the change log with the athletes' state (one statement on
+    # PostgreSQL), the savepoints around them.
+    today = 13 if connection.vendor == "postgresql" else 16
+    assert counts[50] == counts[500] <= today + 1, counts
 
 
 # --- sync pull (committed data: a pull sees only finished transactions) --------------------------
