@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from recovery.domain.metrics import CHRONIC_DAYS, LoadState, metrics_row_from_state
+from recovery.domain.metrics import ACUTE_DAYS, CHRONIC_DAYS, LoadState, metrics_row_from_state
 from recovery.serializers.metrics import day_json
 
 STATE_FIELDS = (
@@ -46,7 +46,7 @@ def write_metrics_json(apps, schema_editor):
             i = len(known) - 1
             metrics = metrics_row_from_state(
                 state,
-                week_before=known[i - 7] if i >= 7 else None,
+                week_before=known[i - ACUTE_DAYS] if i >= ACUTE_DAYS else None,
                 month_before=known[i - CHRONIC_DAYS] if i >= CHRONIC_DAYS else None,
             )
             updates.append(daily_model(id=row_id, metrics_json=day_json(metrics)))

@@ -379,7 +379,6 @@ def athlete_metrics_rows(*, athlete_id: UUID, start: date, end: date) -> list[Me
     return metrics_rows(first_day=first_day, loads_by_day=loads, start=start, end=end)
 
 
-_STATE_COLUMNS: Final = ", ".join(f'"{name}"' for name in AthleteDailyLoad.STATE_FIELDS[1:])
 _METRICS_DAYS_SQL: Final = (
     'SELECT "day", "history_days", "metrics_json", '
     + ", ".join(["NULL"] * (len(AthleteDailyLoad.STATE_FIELDS) - 2))

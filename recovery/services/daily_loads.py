@@ -18,9 +18,8 @@ Who keeps it current:
 `refresh_daily_loads` recomputes from `from_day` on, starting from the stored rows of the days
 before: four statements whatever the number of athletes or days (a lock on the athletes' rows,
 the last 29 states before `from_day`, the sessions' daily sums from it, a DELETE) plus the
-INSERTs; a
-writer of new sessions only (the sync push) hands over their loads (`added`) and the sums are
-the stored rows' loads plus those, read from the rows instead of the sessions. Without
+INSERTs; a writer of new sessions only (the sync push) hands over their loads (`added`) and the
+sums are the stored rows' loads plus those, read from the rows instead of the sessions. Without
 `from_day` it compares each athlete's stored loads with the sessions and rewrites from the first
 difference (an edited session whose old date is unknown).
 """
@@ -40,6 +39,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 
 from accounts.models import User
 from recovery.domain.metrics import (
+    ACUTE_DAYS,
     CHRONIC_DAYS,
     LoadState,
     advance_state,
@@ -156,7 +156,7 @@ def _rows(
         i = len(known) - 1
         row = metrics_row_from_state(
             state,
-            week_before=known[i - 7] if i >= 7 else None,
+            week_before=known[i - ACUTE_DAYS] if i >= ACUTE_DAYS else None,
             month_before=known[i - CHRONIC_DAYS] if i >= CHRONIC_DAYS else None,
         )
         yield _row(athlete_id, state, day_json(row))
