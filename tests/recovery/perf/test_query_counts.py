@@ -35,6 +35,7 @@ from tests.factories import (
     TrainingSessionFactory,
     TreatedAreaFactory,
 )
+from tests.factories.api import push_records
 
 NOW = datetime.now(UTC) - timedelta(minutes=1)  # real time: the per-user throttle reads the clock
 TODAY = NOW.date()
@@ -273,24 +274,6 @@ def test_soreness_post_runs_the_same_queries_for_1_and_10_entries_and_any_histor
     # bump (one statement). SQLite 12: the report's savepoint (2) and the state bump on its own.
     today = 9 if connection.vendor == "postgresql" else 12
     assert counts[1][1] == counts[10][1] <= today + 1, counts
-
-
-def push_records(n: int, day: str, reported_at: str) -> list[dict[str, Any]]:
-    """The benchmark's batch (bench/lua/sync_push.lua): half new training sessions, half new
-    soreness reports of one entry, every id new."""
-    records = []
-    for i in range(1, n + 1):
-        if i % 2 == 0:
-            data = {"id": str(uuid.uuid4()), "date": day, "session_type": "practice",
-                    "duration_min": 20 + i % 60, "rpe": 1 + i % 9}  # fmt: skip
-            records.append({"kind": "training_session", "data": data})
-        else:
-            entry = {"muscle_group": "hamstrings", "side": "left", "severity": i % 8,
-                     "kind": "doms"}  # fmt: skip
-            data = {"id": str(uuid.uuid4()), "reported_at": reported_at, "date": day,
-                    "entries": [entry]}  # fmt: skip
-            records.append({"kind": "soreness_report", "data": data})
-    return records
 
 
 @pytest.mark.django_db

@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
-from accounts.auth import issue_tokens
 from accounts.models import Role, User
 from backend.api.serializers import represent, validate_data
 from recovery.models import (
@@ -45,35 +44,12 @@ from recovery.services.common import insert_new
 from recovery.sync import push
 from recovery.views import soreness as soreness_views
 from tests.factories import MembershipFactory, SorenessReportFactory, TrainingSessionFactory
+from tests.factories.api import athlete_client, push_records, soreness_report_body
 
 REPORTS = "/api/v1/soreness-reports/"
 SYNC = "/api/v1/sync/"
 PROBLEM = "application/problem+json"
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def athlete_client() -> tuple[User, APIClient]:
-    """An athlete and a client that sends their real JWT, as the phone (and the benchmark) do."""
-    athlete = MembershipFactory(role=Role.ATHLETE).user
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_tokens(athlete)['access']}")
-    return athlete, client
-
-
-def report_body(**overrides: Any) -> dict[str, Any]:
-    now = timezone.now() - timedelta(minutes=5)
-    return {
-        "reported_at": now.isoformat(),
-        "date": now.date().isoformat(),
-        "sleep_quality": 4,
-        "fatigue": 3,
-        "entries": [
-            {"muscle_group": "hamstrings", "side": "left", "severity": 5, "kind": "doms"},
-            {"muscle_group": "quadriceps", "side": "both", "severity": 3, "kind": "doms"},
-            {"muscle_group": "gastrocnemius", "side": "right", "severity": 2, "kind": "tightness"},
-        ],
-        **overrides,
-    }
 
 
 def post_report(client: APIClient, body: dict[str, Any], key: str | None = None) -> Any:
@@ -119,10 +95,12 @@ def commits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 @transactional
 def test_a_post_with_a_key_is_one_transaction_of_a_fixed_list_of_statements(commits):
     _, client = athlete_client()
-    assert post_report(client, report_body()).status_code == 201  # warm: catalogue, serializers
+    assert (
+        post_report(client, soreness_report_body()).status_code == 201
+    )  # warm: catalogue, serializers
     commits.clear()
     with CaptureQueriesContext(connection) as captured:
-        response = post_report(client, report_body(), key="counted")
+        response = post_report(client, soreness_report_body(), key="counted")
     assert response.status_code == 201
     assert len(commits) == 1  # the claim, the report and the stored answer commit together
     selects = tables(captured, "SELECT")
@@ -150,7 +128,7 @@ def test_a_post_with_a_key_is_one_transaction_of_a_fixed_list_of_statements(comm
 def test_a_post_runs_the_same_statements_for_any_number_of_entries(entries):
     _, client = athlete_client()
     groups = list(MuscleGroup.objects.order_by("sort_order")[:entries])
-    body = report_body(
+    body = soreness_report_body(
         entries=[
             {
                 "muscle_group": group.code,
@@ -161,7 +139,7 @@ def test_a_post_runs_the_same_statements_for_any_number_of_entries(entries):
             for group in groups
         ]
     )
-    assert post_report(client, report_body()).status_code == 201
+    assert post_report(client, soreness_report_body()).status_code == 201
     with CaptureQueriesContext(connection) as captured:
         assert post_report(client, body).status_code == 201
     # The test's own transaction turns the request's into a savepoint: two statements more.
@@ -172,7 +150,7 @@ def test_a_post_runs_the_same_statements_for_any_number_of_entries(entries):
 @pytest.mark.django_db
 def test_the_answer_to_a_post_is_what_a_get_of_the_report_returns():
     _, client = athlete_client()
-    body = report_body(
+    body = soreness_report_body(
         entries=[  # not in the catalogue's order, midline groups (no side) among them
             {"muscle_group": "quadriceps", "side": "right", "severity": 3, "kind": "doms"},
             {"muscle_group": "rectus_abdominis", "side": None, "severity": 7, "kind": "pain"},
@@ -200,7 +178,7 @@ def test_a_failed_commit_is_a_503_and_keeps_neither_the_report_nor_the_key(monke
         commit()
 
     monkeypatch.setattr(connection, "commit", failing_once)
-    body = report_body()
+    body = soreness_report_body()
     response = post_report(client, body, key="k-1")
     assert response.status_code == 503
     assert response["Content-Type"] == PROBLEM
@@ -225,7 +203,7 @@ def test_a_success_the_transaction_cannot_keep_is_not_acknowledged(monkeypatch):
         return result
 
     monkeypatch.setattr(soreness_views.services, "soreness_report_submit", submit_then_doom)
-    response = post_report(client, report_body(), key="doomed")
+    response = post_report(client, soreness_report_body(), key="doomed")
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
 
@@ -302,12 +280,12 @@ def shared_answer(serializer_class: type[Any], data: Any) -> tuple[str, Any]:
 def payloads() -> list[Any]:
     today = timezone.localdate().isoformat()
     return [
-        report_body(),
-        report_body(id=str(uuid.uuid4()), notes="  padded  ", mood=None),
-        report_body(entries=[]),
-        report_body(entries=[{"muscle_group": "wings", "side": "left", "severity": 11}]),
-        report_body(entries=[{"muscle_group": "rectus_abdominis", "side": "left"}]),
-        report_body(date="2999-01-01", sleep_quality="4", surprise=True),
+        soreness_report_body(),
+        soreness_report_body(id=str(uuid.uuid4()), notes="  padded  ", mood=None),
+        soreness_report_body(entries=[]),
+        soreness_report_body(entries=[{"muscle_group": "wings", "side": "left", "severity": 11}]),
+        soreness_report_body(entries=[{"muscle_group": "rectus_abdominis", "side": "left"}]),
+        soreness_report_body(date="2999-01-01", sleep_quality="4", surprise=True),
         {"date": today, "session_type": "practice", "duration_min": 60, "rpe": 6},
         {"date": today, "session_type": "nap", "duration_min": 0, "rpe": True},
         {"date": today, "session_type": "match", "duration_min": "90", "rpe": 5.0},
@@ -395,7 +373,7 @@ def test_represent_is_the_serializers_data():
 
 @pytest.mark.django_db
 def test_the_shared_serializer_validates_from_many_threads_at_once():
-    bodies = [report_body(fatigue=1 + i % 5, notes=f"n{i}") for i in range(40)]
+    bodies = [soreness_report_body(fatigue=1 + i % 5, notes=f"n{i}") for i in range(40)]
     expected = [shared_answer(SorenessReportCreateSerializer, body) for body in bodies]
     answers: list[list[tuple[str, Any]]] = []
     barrier = threading.Barrier(4)
@@ -482,24 +460,6 @@ def test_insert_new_skips_stored_keys_and_says_which_it_inserted():
 
 
 # --- the sync push -----------------------------------------------------------------------------
-
-
-def push_records(n: int) -> list[dict[str, Any]]:
-    day = timezone.localdate().isoformat()
-    reported_at = (timezone.now() - timedelta(minutes=2)).isoformat()
-    records = []
-    for i in range(n):
-        if i % 2:
-            data = {"id": str(uuid.uuid4()), "date": day, "session_type": "practice",
-                    "duration_min": 20 + i % 60, "rpe": 1 + i % 9}  # fmt: skip
-            records.append({"kind": "training_session", "data": data})
-        else:
-            entry = {"muscle_group": "hamstrings", "side": "left", "severity": i % 8,
-                     "kind": "doms"}  # fmt: skip
-            data = {"id": str(uuid.uuid4()), "reported_at": reported_at, "date": day,
-                    "entries": [entry]}  # fmt: skip
-            records.append({"kind": "soreness_report", "data": data})
-    return records
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,8 +21,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.access import Access
-from accounts.auth import issue_tokens
-from accounts.models import Role, User
 from backend.api.concurrency import IdConflict
 from recovery.models import (
     AthleteDailyLoad,
@@ -39,33 +36,17 @@ from recovery.models import (
 )
 from recovery.services.soreness import soreness_report_submit
 from recovery.sync import log
-from tests.factories import AthleteFactory, MembershipFactory, TeamFactory
+from tests.factories import AthleteFactory, TeamFactory
+from tests.factories.api import athlete_client, soreness_report_body
 
 REPORTS = "/api/v1/soreness-reports/"
 SESSIONS = "/api/v1/training-sessions/"
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def athlete_client() -> tuple[User, APIClient]:
-    """An athlete and a client that sends their real JWT, as the phone does."""
-    athlete = MembershipFactory(role=Role.ATHLETE).user
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_tokens(athlete)['access']}")
-    return athlete, client
-
-
 def report_body(**overrides: Any) -> dict[str, Any]:
-    now = timezone.now() - timedelta(minutes=5)
-    return {
-        "reported_at": now.isoformat(),
-        "date": now.date().isoformat(),
-        "sleep_quality": 4,
-        "entries": [
-            {"muscle_group": "hamstrings", "side": "left", "severity": 5, "kind": "doms"},
-            {"muscle_group": "quadriceps", "side": "both", "severity": 3, "kind": "doms"},
-        ],
-        **overrides,
-    }
+    """A report of two entries (hamstrings left, quadriceps both)."""
+    return soreness_report_body(entries=soreness_report_body()["entries"][:2], **overrides)
 
 
 def post(client: APIClient, url: str, body: dict[str, Any], key: str | None = None) -> Any:
