@@ -76,6 +76,8 @@ def default(value: Any) -> Any:
     """What orjson does not encode itself, encoded as DRF's JSONEncoder does; `JSONText` as it is."""
     if isinstance(value, JSONText):
         return orjson.Fragment(value.text)
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value.isoformat()  # a subclass of date: orjson encodes date itself only
     if isinstance(value, datetime.timedelta):
         return str(value.total_seconds())
     if isinstance(value, decimal.Decimal):

@@ -18,7 +18,7 @@ from uuid import UUID
 import orjson
 from rest_framework import serializers
 
-from backend.api.renderers import JSONText
+from backend.api.renderers import JSONText, default
 from recovery.domain.metrics import CONVENTIONS, MetricsRow, Reason, RiskBand
 
 DECIMALS = 3
@@ -109,14 +109,7 @@ def day_json(row: MetricsRow) -> str:
     """One day's metrics as the API writes it (`metrics_day_rows`, then the JSON text): what the
     per-day table stores for each day (`AthleteDailyLoad.metrics_json`), so a year of days is
     read as text instead of being computed and encoded on every request."""
-    return orjson.dumps(metrics_day_rows((row,))[0], default=_date_subclass).decode()
-
-
-def _date_subclass(value: Any) -> str:
-    """A subclass of date (a frozen clock's in the tests), which orjson leaves to `default`."""
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    return orjson.dumps(metrics_day_rows((row,))[0], default=default).decode()
 
 
 def athlete_metrics_payload(

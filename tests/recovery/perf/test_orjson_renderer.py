@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
+from backend.api import renderers
 from backend.api.renderers import ORJSONRenderer
 
 UTC = datetime.UTC
@@ -47,6 +48,16 @@ PAYLOAD = {
 
 def test_the_same_bytes_as_drf_for_the_api_value_types():
     assert ORJSONRenderer().render(PAYLOAD) == JSONRenderer().render(PAYLOAD)
+
+
+class LocalDay(datetime.date):
+    """A subclass of date (a frozen clock's, in tests), which orjson leaves to `default`."""
+
+
+def test_a_subclass_of_date_is_encoded_by_orjson_as_drf_writes_it(monkeypatch):
+    payload = {"day": LocalDay(2025, 3, 14), "days": [LocalDay(2025, 3, 15)]}
+    monkeypatch.setattr(renderers, "_FallbackRenderer", None)  # no fallback to DRF
+    assert ORJSONRenderer().render(payload) == b'{"day":"2025-03-14","days":["2025-03-15"]}'
 
 
 def test_exponents_may_be_spelled_differently_but_the_numbers_are_the_same():
