@@ -1,9 +1,10 @@
 """Load metrics of one athlete over a date range (DESIGN.md section 3; docs/metrics.md).
 
-The rows are plain dicts built by `metrics_day_rows` from the domain's flat `MetricsRow` tuples
-(no serializer instance, no dataclass per data point: a year of days must stay cheap; see
-docs/performance.md). The serializers below only DOCUMENT that shape in the OpenAPI schema, each
-field with its formula and source.
+A day's row is a plain dict built by `metrics_day_rows` from the domain's flat `MetricsRow`
+tuple and written as JSON text by `day_json`, once, when the per-day table is written (no
+serializer instance, no dataclass per data point); the endpoint splices the stored texts into its
+answer (docs/performance.md). The serializers below only DOCUMENT that shape in the OpenAPI
+schema, each field with its formula and source.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ _CONVENTIONS = asdict(CONVENTIONS)
 def metrics_day_rows(rows: Iterable[MetricsRow]) -> list[dict[str, Any]]:
     """Each day's metrics as the API returns them: floats rounded to 3 decimals, no NaN or
     Infinity, an undefined value as {"value": null, "reason": ...}. One loop over flat tuples
-    building dict displays: for a year of days this, not the maths, was most of the request."""
+    building dict displays."""
     r = round3
     undefined = _UNDEFINED
     band = _BAND
