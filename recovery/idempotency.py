@@ -35,6 +35,7 @@ from django.utils import timezone
 from accounts.auth import JWTAuthentication
 from accounts.models import User
 from backend.api.errors import PROBLEM_CONTENT_TYPE, DatabaseUnavailable, problem
+from backend.db import prepared_cursor
 from recovery.models import IdempotencyRecord
 
 logger = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def _insert_claim(user: User, key: str, fingerprint: str, now: datetime) -> int 
         f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(values))}) "
         f"ON CONFLICT ({_column('user')}, {_column('key')}) DO NOTHING RETURNING {_column('id')}"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, _prepared(_CLAIM_FIELDS, values))
         row = cursor.fetchone()
     return None if row is None else int(row[0])
@@ -155,7 +156,7 @@ def _store(record_id: int, response: HttpResponse) -> None:
     )
     table = connection.ops.quote_name(IdempotencyRecord._meta.db_table)
     assignments = ", ".join(f"{_column(name)} = %s" for name in _STORED_FIELDS)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET {assignments} WHERE {_column('id')} = %s",
             [*_prepared(_STORED_FIELDS, values), record_id],

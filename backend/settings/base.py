@@ -7,6 +7,7 @@ ALLOWED_HOSTS and DATABASE_URL, and turns on the HTTPS and cookie hardening that
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -115,6 +116,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Options given in DATABASE_URL (`?options=...`) come after and win.
     db_options = DATABASES["default"].setdefault("OPTIONS", {})
     db_options["options"] = " ".join(filter(None, ["-c jit=off", db_options.get("options")]))
+    # psycopg prepares a statement of `backend.db.prepared_cursor` once it has run this many
+    # times on a connection (Django's own cursors bind on the client and never prepare). Empty:
+    # no prepared statements (a transaction-mode pooler without prepared statement support).
+    if os.environ.get("DB_PREPARE_THRESHOLD", "5").strip():
+        db_options.setdefault("prepare_threshold", env_int("DB_PREPARE_THRESHOLD", 5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import User
+from backend.db import prepared_cursor
 
 _PLACEHOLDER = "%s"
 T = TypeVar("T")
@@ -97,7 +98,7 @@ class CompiledQuery:
 
     def rows(self, **values: Any) -> list[tuple[Any, ...]]:
         sql, params = self.statement(values)
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(sql, params)
             rows: list[tuple[Any, ...]] = cursor.fetchall()
         if not self.converters:

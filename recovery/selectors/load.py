@@ -34,6 +34,7 @@ from rest_framework.exceptions import NotFound
 
 from accounts.access import Resource, athlete_filter
 from accounts.models import Membership, Role, User
+from backend.db import prepared_cursor
 from recovery.domain.metrics import (
     CHRONIC_DAYS,
     DayMetrics,
@@ -404,7 +405,7 @@ def athlete_metrics_days(*, athlete_id: UUID, start: date, end: date) -> list[st
     days after the last stored day computed from its state. One query; the same days as
     `athlete_metrics_rows`, which is the way when a stored row lacks its text or the rows are
     not dense."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _METRICS_DAYS_SQL,
             [adapt(athlete_id), adapt(start), adapt(end), adapt(athlete_id), adapt(end)],

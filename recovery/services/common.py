@@ -43,6 +43,7 @@ from rest_framework import exceptions
 from accounts.access import Access, Action, Relation, Resource, allowed
 from accounts.models import AthleteProfile
 from backend.api.concurrency import NO_PRECONDITION, IdConflict, IfMatch, PreconditionFailed
+from backend.db import prepared_cursor
 from recovery.models import SyncedRecord
 
 RecordT = TypeVar("RecordT", bound=SyncedRecord)
@@ -111,7 +112,7 @@ def _has_athlete_profile(user_id: uuid.UUID) -> bool:
         f"SELECT 1 FROM {quote(AthleteProfile._meta.db_table)} "
         f"WHERE {quote(str(field.column))} = %s LIMIT 1"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:
         cursor.execute(sql, [field.get_db_prep_value(user_id, connection)])
         return cursor.fetchone() is not None
 
@@ -422,7 +423,7 @@ def insert_new(
         f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {', '.join(selected)} "
         f"FROM UNNEST({', '.join(array_types)}) AS rows({aliases})"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor(using) as cursor:
         if not skip_existing:
             cursor.execute(sql, [*once, *arrays])
             new = list(objs)

@@ -29,6 +29,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 
 from accounts.models import AthleteProfile, Membership, User
+from backend.db import prepared_cursor
 from recovery.models import (
     AthleteRecoveryState,
     Injury,
@@ -122,7 +123,7 @@ def _insert_unnest(changes: Sequence[Change], *, using: str) -> None:
         [change.team_id for change in changes],
         [str(change.op) for change in changes],
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor(using) as cursor:
         cursor.execute(sql, params)
 
 
