@@ -278,6 +278,13 @@ class MassageSession(SyncedRecord):
             models.Index(fields=["therapist", "status", "scheduled_at"]),
             # The list's keyset order (-scheduled_at, -id): see training_list_order.
             models.Index(fields=["scheduled_at", "id"], name="massage_list_order"),
+            # The next planned session of each athlete (the therapist queue): a small index of
+            # the planned sessions only, in the order that takes the first.
+            models.Index(
+                fields=["athlete", "scheduled_at", "id"],
+                name="massage_next_planned",
+                condition=Q(status=MassageStatus.PLANNED),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
