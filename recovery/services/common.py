@@ -148,7 +148,7 @@ class Nested:
 
     def create(self, parent: Model) -> None:
         rows = [self.model(**{self.parent_field: parent}, **row) for row in self.rows]
-        self.model._default_manager.bulk_create(rows)
+        insert_new(self.model, rows)
         if self.order is not None:
             keep_prefetched(parent, self.related_name, sorted(rows, key=self.order))
 

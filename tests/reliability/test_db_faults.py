@@ -29,6 +29,7 @@ from rest_framework.test import APIClient
 
 from accounts.auth import issue_tokens
 from recovery.models import IdempotencyRecord, SorenessEntry, SorenessReport
+from recovery.services import common as services_common
 from tests.factories import AthleteFactory
 
 PROBLEM = "application/problem+json"
@@ -157,17 +158,17 @@ def test_a_connection_killed_mid_write_leaves_no_partial_rows_and_loses_no_ack(m
     athlete = AthleteFactory()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_tokens(athlete)['access']}")
-    bulk_create = SorenessEntry.objects.bulk_create
+    insert_new = services_common.insert_new
     kill_now = {"armed": False}
 
-    def insert_entries_then_die(*args, **kwargs):
+    def insert_entries_then_die(model, objs, **kwargs):
         # The report row is written; the connection dies before its entries are.
-        if kill_now["armed"]:
+        if model is SorenessEntry and kill_now["armed"]:
             kill_now["armed"] = False
             terminate_app_connection()
-        return bulk_create(*args, **kwargs)
+        return insert_new(model, objs, **kwargs)
 
-    monkeypatch.setattr(SorenessEntry.objects, "bulk_create", insert_entries_then_die)
+    monkeypatch.setattr(services_common, "insert_new", insert_entries_then_die)
     bodies = [_report() for _ in range(12)]
     killed_at = {2, 5, 9}
     outcomes = {}

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from accounts.models import AthleteProfile, Role
 from recovery.models import MassageSession, MassageStatus, TreatedArea
+from recovery.services import common as services_common
 from tests.factories import MembershipFactory, TeamFactory, TreatedAreaFactory
 from tests.factories.recovery import MassageAmendmentFactory, MassageSessionFactory
 
@@ -499,10 +500,14 @@ def test_update_failing_midway_changes_nothing(client_for, therapist, session, m
     TreatedAreaFactory(session=session, muscle_group_id="quadriceps")
     before = MassageSession.objects.get(pk=session.pk)
 
-    def broken_bulk_create(*args: object, **kwargs: object) -> None:
-        raise DatabaseError("disk full")
+    insert_new = services_common.insert_new
 
-    monkeypatch.setattr(TreatedArea.objects, "bulk_create", broken_bulk_create)
+    def broken_for_areas(model, objs, **kwargs):
+        if model is TreatedArea:  # the old areas are deleted by then
+            raise DatabaseError("disk full")
+        return insert_new(model, objs, **kwargs)
+
+    monkeypatch.setattr(services_common, "insert_new", broken_for_areas)
     body = {"complaint": "Changed", "treated_areas": [area()]}
     with pytest.raises(DatabaseError):
         client_for(therapist).patch(url(session), body, format="json", **if_match(session))

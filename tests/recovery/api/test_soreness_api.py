@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recovery.models import SorenessEntry, SorenessReport
+from recovery.services import common as services_common
 from tests.factories import MembershipFactory, SorenessEntryFactory, SorenessReportFactory
 from tests.factories.recovery import RELATIONS, user_related_to
 
@@ -217,10 +218,14 @@ def test_retry_with_the_same_client_id_returns_the_stored_report(client_for, ath
 # rolls back. (Inside a caller's transaction a failure fails it, on PostgreSQL: no savepoint.)
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_failure_while_storing_entries_rolls_the_report_back(client_for, athlete, monkeypatch):
-    def broken(*args, **kwargs):
-        raise RuntimeError("disk full")
+    insert_new = services_common.insert_new
 
-    monkeypatch.setattr(SorenessEntry.objects, "bulk_create", broken)
+    def broken_for_entries(model, objs, **kwargs):
+        if model is SorenessEntry:  # the report is written by then
+            raise RuntimeError("disk full")
+        return insert_new(model, objs, **kwargs)
+
+    monkeypatch.setattr(services_common, "insert_new", broken_for_entries)
     client = client_for(athlete)
     client.raise_request_exception = False
     assert client.post(LIST_URL, payload()).status_code == 500
