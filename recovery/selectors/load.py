@@ -330,22 +330,27 @@ def athlete_metrics(*, athlete_id: UUID, start: date, end: date) -> list[DayMetr
 # day), and the domain returns flat tuples (`MetricsRow`) that the serializer turns into dicts.
 
 
-@cache
-def _athlete_time_zone_sql(vendor: str, resource: Resource) -> CompiledQuery:
+def _visible_time_zone(p: Placeholders, resource: Resource) -> QuerySet[User, tuple[str | None]]:
     """The query of `athlete_visible_to` (the same `athlete_filter`, so the access rules stay in
-    `accounts.access`), reading only the time zone, compiled once per database vendor and
-    resource (`recovery.selectors.compiled`): building and compiling it with the ORM took longer
-    than running it (about 2 ms against 0.4 ms)."""
-    p = Placeholders()
+    `accounts.access`), reading only the time zone, with placeholders for the user and the
+    athlete."""
     user, athlete_id = User(pk=p.uuid("user")), p.uuid("athlete")
-    query = (
+    return (
         User.objects.filter(athlete_filter(user, resource=resource, path="id"))
         .filter(pk=athlete_id, athlete_profile__isnull=False)
         .annotate(ctx_time_zone=Subquery(athlete_team_memberships().values("team__time_zone")[:1]))
         .order_by()
         .values_list("ctx_time_zone")
     )
-    return compile_query(*compiled_sql(query), p)
+
+
+@cache
+def _athlete_time_zone_sql(vendor: str, resource: Resource) -> CompiledQuery:
+    """`_visible_time_zone`, compiled once per database vendor and resource
+    (`recovery.selectors.compiled`): building and compiling it with the ORM took longer than
+    running it (about 2 ms against 0.4 ms)."""
+    p = Placeholders()
+    return compile_query(*compiled_sql(_visible_time_zone(p, resource)), p)
 
 
 def athlete_time_zone_visible_to(*, user: User, athlete_id: UUID, resource: Resource) -> str:
@@ -411,6 +416,46 @@ def athlete_metrics_days(*, athlete_id: UUID, start: date, end: date) -> list[st
             [adapt(athlete_id), adapt(start), adapt(end), adapt(athlete_id), adapt(end)],
         )
         fetched = cursor.fetchall()
+    return _days_from(fetched, athlete_id=athlete_id, start=start, end=end)
+
+
+@cache
+def _visible_metrics_days_sql(vendor: str, resource: Resource) -> CompiledQuery:
+    """`_METRICS_DAYS_SQL` with one more row: the answer of `_visible_time_zone` (its day NULL,
+    the time zone in the text's column), missing when the user may not read `resource` of the
+    athlete. Its SELECT comes last because PostgreSQL types a UNION's columns pair by pair from
+    the left: its NULLs take the types of the SELECTs before it."""
+    p = Placeholders()
+    zone_sql, zone_params, _ = compiled_sql(_visible_time_zone(p, resource))
+    athlete, start, end = p.uuid("athlete"), p.date("start"), p.date("end")
+    empty = ", ".join(["NULL"] * (len(AthleteDailyLoad.STATE_FIELDS) - 2))
+    sql = (
+        f'{_METRICS_DAYS_SQL} UNION ALL SELECT NULL, NULL, "zone"."ctx_time_zone", {empty} '
+        f'FROM ({zone_sql}) AS "zone"'
+    )
+    params = [adapt(value) for value in (athlete, start, end, athlete, end)]
+    return compile_query(sql, [*params, *zone_params], [], p)
+
+
+def visible_metrics_days(
+    *, user: User, athlete_id: UUID, resource: Resource, start: date, end: date
+) -> tuple[str, list[str]]:
+    """`athlete_time_zone_visible_to` and `athlete_metrics_days` in one query, for a range
+    known without the athlete's day (both ends given): the time zone and the days, or 404."""
+    rows = _visible_metrics_days_sql(connection.vendor, resource).rows(
+        user=user.pk, athlete=athlete_id, start=start, end=end
+    )
+    zone = [row[2] for row in rows if row[0] is None]
+    if not zone:  # no time zone row: not visible
+        raise NotFound()
+    stored = [row for row in rows if row[0] is not None]
+    days = _days_from(stored, athlete_id=athlete_id, start=start, end=end)
+    return zone[0] or DEFAULT_TIME_ZONE, days
+
+
+def _days_from(
+    fetched: list[tuple[Any, ...]], *, athlete_id: UUID, start: date, end: date
+) -> list[str]:
     try:
         return _metrics_days(fetched, start=start, end=end)
     except _NotDense:

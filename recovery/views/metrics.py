@@ -1,7 +1,8 @@
 """Training-load metrics of one athlete: `/api/v1/athletes/{athlete_id}/metrics/`.
 
 Two queries whatever the range (the athlete's team time zone if the caller may see them, then the
-stored days): each day's metrics are stored as the JSON text this endpoint returns, written with
+stored days), one when both ends of the range are given (the default range needs the team's
+day first): each day's metrics are stored as the JSON text this endpoint returns, written with
 the training sessions they come from (`recovery.services.daily_loads`), so a year of days is read
 and spliced in as text (docs/performance.md)."""
 
@@ -27,11 +28,13 @@ from recovery.selectors.load import (
     athlete_metrics_days,
     athlete_time_zone_visible_to,
     local_day,
+    visible_metrics_days,
 )
 from recovery.serializers.metrics import AthleteMetricsSerializer, athlete_metrics_payload
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 28
+RESOURCE = Resource.LOAD_METRICS
 
 RANGE_PARAMETERS = [
     OpenApiParameter(
@@ -49,10 +52,9 @@ RANGE_PARAMETERS = [
 ]
 
 
-def metrics_range(request: Request, *, today: date) -> tuple[date, date]:
-    """The requested days; by default the last 28 days up to `today`. Malformed, reversed or
-    longer than 366 days is a 400 naming the parameter."""
-    first, last = date_range_params(request, max_days=MAX_RANGE_DAYS)
+def metrics_range(first: date | None, last: date | None, *, today: date) -> tuple[date, date]:
+    """The requested days (`date_range_params`); by default the last 28 days up to `today`.
+    Longer than 366 days is a 400 naming the parameter."""
     if last is None:
         last = today if first is None else max(today, first)
     if first is None:
@@ -83,11 +85,19 @@ class AthleteMetricsView(APIView):
         responses={200: AthleteMetricsSerializer, 400: VALIDATION_ERROR},
     )
     def get(self, request: Request, athlete_id: UUID) -> Response:
-        time_zone = athlete_time_zone_visible_to(
-            user=request_user(request), athlete_id=athlete_id, resource=Resource.LOAD_METRICS
-        )
-        start, end = metrics_range(request, today=local_day(timezone.now(), time_zone))
-        days = athlete_metrics_days(athlete_id=athlete_id, start=start, end=end)
+        user = request_user(request)
+        first, last = date_range_params(request, max_days=MAX_RANGE_DAYS)  # a 400 if malformed
+        if first is not None and last is not None:  # the range needs no "today": one query
+            start, end = first, last
+            time_zone, days = visible_metrics_days(
+                user=user, athlete_id=athlete_id, resource=RESOURCE, start=start, end=end
+            )
+        else:
+            time_zone = athlete_time_zone_visible_to(
+                user=user, athlete_id=athlete_id, resource=RESOURCE
+            )
+            start, end = metrics_range(first, last, today=local_day(timezone.now(), time_zone))
+            days = athlete_metrics_days(athlete_id=athlete_id, start=start, end=end)
         return released_after_render(
             Response(
                 athlete_metrics_payload(

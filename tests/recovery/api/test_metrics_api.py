@@ -96,20 +96,45 @@ def actor(team, member, athlete):
         ("deactivated_coach", 404),
     ],
 )
-def test_read_matrix(client_for, actor, athlete, who, expected):
-    response = client_for(actor(who)).get(url(athlete.pk))
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"date_from": "2025-01-01", "date_to": "2025-01-31"}],
+    ids=["default range (two queries)", "both ends given (one query)"],
+)
+def test_read_matrix(client_for, actor, athlete, who, expected, params):
+    train(athlete, date(2025, 1, 10), 300)
+    response = client_for(actor(who)).get(url(athlete.pk), params)
     assert response.status_code == expected, response.content
     if expected == 404:
         problem(response, 404, "not_found")
     if expected == 401:
         problem(response, 401, "not_authenticated")
+    if expected == 200 and params:
+        assert response.json()["days"][9]["load_au"] == 300
 
 
-def test_unknown_id_and_a_staff_members_own_id_are_404(client_for, member):
+@pytest.mark.parametrize("params", [{}, {"date_from": "2025-01-01", "date_to": "2025-01-31"}])
+def test_unknown_id_and_a_staff_members_own_id_are_404(client_for, member, params):
     coach = member("coach")
     client = client_for(coach)
-    problem(client.get(url(uuid.uuid4())), 404, "not_found")
-    problem(client.get(url(coach.pk)), 404, "not_found")  # not an athlete: no metrics
+    problem(client.get(url(uuid.uuid4()), params), 404, "not_found")
+    problem(client.get(url(coach.pk), params), 404, "not_found")  # not an athlete: no metrics
+
+
+@freeze_time("2025-03-10 23:30:00")
+def test_both_ends_given_answer_as_the_default_range_does(client_for, member):
+    """The one-query path (both ends given) and the two-query path (the default range, worked out
+    from the team's day) give the same answer for the same days, the time zone included."""
+    team = TeamFactory(time_zone="Pacific/Auckland")
+    athlete = member("athlete", team)
+    for i in range(0, 60, 2):
+        train(athlete, date(2025, 1, 20) + timedelta(days=i), 200 + i * 10)
+    client = client_for(athlete)
+    default = client.get(url(athlete.pk))
+    given = client.get(url(athlete.pk), {"date_from": "2025-02-12", "date_to": "2025-03-11"})
+    assert default.status_code == given.status_code == 200
+    assert given.content == default.content
+    assert given.json()["time_zone"] == "Pacific/Auckland"
 
 
 def test_metrics_of_a_hand_built_series(client_for, athlete):
@@ -235,5 +260,5 @@ def test_query_count_does_not_grow_with_the_range(
     with django_assert_max_num_queries(5):
         response = client.get(url(athlete.pk), params)
     assert len(response.json()["days"]) == n_days
-    with django_assert_num_queries(2):  # the athlete with their time zone; the daily loads
+    with django_assert_num_queries(1):  # the athlete's time zone if visible, and the days
         client.get(url(athlete.pk), params)

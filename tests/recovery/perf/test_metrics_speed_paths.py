@@ -249,7 +249,7 @@ def test_a_year_of_days_builds_no_serializer_and_no_day_metrics(
 
     monkeypatch.setattr(serializers.BaseSerializer, "__init__", count_serializer)
     monkeypatch.setattr(DayMetrics, "__init__", count_day_metrics)
-    with django_assert_num_queries(2):  # the athlete's time zone if visible; the daily sums
+    with django_assert_num_queries(1):  # the athlete's time zone if visible, and the days
         response = client.get(url, params)
     assert response.status_code == 200
     assert len(response.json()["days"]) == 366

@@ -195,7 +195,8 @@ def test_athlete_metrics_at_most_four_queries_for_7_and_365_days(api_client):
         url = f"/api/v1/athletes/{athlete.pk}/metrics/"
         counts[days] = count(lambda url=url, params=params: client.get(url, params))
         assert len(client.get(url, params).json()["days"]) == days
-    # 3 now: user, the athlete with their time zone, the daily loads.
+    # 2 now: user, then the athlete's time zone if visible with the stored days (both ends of
+    # the range are given; the default range takes one more, the time zone first).
     assert counts[7] == counts[365] <= METRICS_MAX, counts
 
 
