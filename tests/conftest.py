@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -9,6 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Membership, Role, Team, User
 from recovery.domain.catalogue import MUSCLE_GROUPS, SPORTS
+from recovery.services import common as services_common
 from tests.factories import MembershipFactory, TeamFactory
 
 
@@ -42,6 +44,25 @@ def member(team: Team) -> Callable[[str], User]:
         return membership.user
 
     return make
+
+
+@pytest.fixture
+def before_insert_of(monkeypatch: pytest.MonkeyPatch) -> Callable[[type, Callable[[], None]], None]:
+    """`arm(model, action)`: `action` runs each time the services insert rows of `model`
+    (`insert_new`: nested rows, the push), before they are written; other models' rows go in
+    as usual. To fail a write halfway (raise, or cut the connection)."""
+
+    def arm(model: type, action: Callable[[], None]) -> None:
+        insert_new = services_common.insert_new
+
+        def inserting(target: type, objs: Any, **kwargs: Any) -> Any:
+            if target is model:
+                action()
+            return insert_new(target, objs, **kwargs)
+
+        monkeypatch.setattr(services_common, "insert_new", inserting)
+
+    return arm
 
 
 @pytest.fixture

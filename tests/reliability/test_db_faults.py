@@ -29,7 +29,6 @@ from rest_framework.test import APIClient
 
 from accounts.auth import issue_tokens
 from recovery.models import IdempotencyRecord, SorenessEntry, SorenessReport
-from recovery.services import common as services_common
 from tests.factories import AthleteFactory
 
 PROBLEM = "application/problem+json"
@@ -154,21 +153,21 @@ def _report(entries: int = 3) -> dict:
 
 @requires_postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_connection_killed_mid_write_leaves_no_partial_rows_and_loses_no_ack(monkeypatch):
+def test_a_connection_killed_mid_write_leaves_no_partial_rows_and_loses_no_ack(
+    before_insert_of,
+):
     athlete = AthleteFactory()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_tokens(athlete)['access']}")
-    insert_new = services_common.insert_new
     kill_now = {"armed": False}
 
-    def insert_entries_then_die(model, objs, **kwargs):
+    def die_if_armed():
         # The report row is written; the connection dies before its entries are.
-        if model is SorenessEntry and kill_now["armed"]:
+        if kill_now["armed"]:
             kill_now["armed"] = False
             terminate_app_connection()
-        return insert_new(model, objs, **kwargs)
 
-    monkeypatch.setattr(services_common, "insert_new", insert_entries_then_die)
+    before_insert_of(SorenessEntry, die_if_armed)
     bodies = [_report() for _ in range(12)]
     killed_at = {2, 5, 9}
     outcomes = {}

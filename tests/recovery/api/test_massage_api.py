@@ -13,7 +13,6 @@ from django.urls import reverse
 
 from accounts.models import AthleteProfile, Role
 from recovery.models import MassageSession, MassageStatus, TreatedArea
-from recovery.services import common as services_common
 from tests.factories import MembershipFactory, TeamFactory, TreatedAreaFactory
 from tests.factories.recovery import MassageAmendmentFactory, MassageSessionFactory
 
@@ -496,18 +495,14 @@ def test_failed_completion_changes_nothing(client_for, therapist, session):
     assert (stored.status, stored.pain_after, stored.treated_areas.count()) == ("planned", None, 1)
 
 
-def test_update_failing_midway_changes_nothing(client_for, therapist, session, monkeypatch):
+def test_update_failing_midway_changes_nothing(client_for, therapist, session, before_insert_of):
     TreatedAreaFactory(session=session, muscle_group_id="quadriceps")
     before = MassageSession.objects.get(pk=session.pk)
 
-    insert_new = services_common.insert_new
+    def disk_full() -> None:
+        raise DatabaseError("disk full")
 
-    def broken_for_areas(model, objs, **kwargs):
-        if model is TreatedArea:  # the old areas are deleted by then
-            raise DatabaseError("disk full")
-        return insert_new(model, objs, **kwargs)
-
-    monkeypatch.setattr(services_common, "insert_new", broken_for_areas)
+    before_insert_of(TreatedArea, disk_full)  # the old areas are deleted by then
     body = {"complaint": "Changed", "treated_areas": [area()]}
     with pytest.raises(DatabaseError):
         client_for(therapist).patch(url(session), body, format="json", **if_match(session))

@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recovery.models import SorenessEntry, SorenessReport
-from recovery.services import common as services_common
 from tests.factories import MembershipFactory, SorenessEntryFactory, SorenessReportFactory
 from tests.factories.recovery import RELATIONS, user_related_to
 
@@ -217,15 +216,11 @@ def test_retry_with_the_same_client_id_returns_the_stored_report(client_for, ath
 # No transaction around the request (no Idempotency-Key): the create's own transaction is what
 # rolls back. (Inside a caller's transaction a failure fails it, on PostgreSQL: no savepoint.)
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_failure_while_storing_entries_rolls_the_report_back(client_for, athlete, monkeypatch):
-    insert_new = services_common.insert_new
+def test_failure_while_storing_entries_rolls_the_report_back(client_for, athlete, before_insert_of):
+    def disk_full():
+        raise RuntimeError("disk full")
 
-    def broken_for_entries(model, objs, **kwargs):
-        if model is SorenessEntry:  # the report is written by then
-            raise RuntimeError("disk full")
-        return insert_new(model, objs, **kwargs)
-
-    monkeypatch.setattr(services_common, "insert_new", broken_for_entries)
+    before_insert_of(SorenessEntry, disk_full)  # the report is written by then
     client = client_for(athlete)
     client.raise_request_exception = False
     assert client.post(LIST_URL, payload()).status_code == 500
