@@ -10,6 +10,12 @@ A user's relation to an athlete is how they are connected: the athlete themself 
 role they hold in an active membership of a team where that athlete is an active member. One person
 may be connected through several teams with several roles; the union of their rights applies.
 Deactivating a membership removes its rights on the next request: nothing is cached across requests.
+
+Two facts about the user decide much of that and are asked on most requests, so the JWT user
+query reads them with the user (`with_role_facts`): whether they have an athlete profile (only an
+athlete's own records are theirs to write), and whether they staff any team (if not, they see
+only their own records: `athlete_filter` is then `athlete = me`, which the athlete's indexes
+serve, where the staff subquery's `OR` sent the planner through a global index).
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from accounts.models import STAFF_ROLES, Membership, Role, User
+from accounts.models import STAFF_ROLES, AthleteProfile, Membership, Role, User
 
 
 class Relation(StrEnum):
@@ -98,6 +104,38 @@ def _staff_roles(relations: frozenset[Relation]) -> list[str]:
     return [role.value for role in STAFF_ROLES if Relation(role.value) in relations]
 
 
+IS_ATHLETE = "role_is_athlete"
+STAFFS_A_TEAM = "role_staffs_a_team"
+
+
+def with_role_facts(users: QuerySet[User, User]) -> QuerySet[User, User]:
+    """`users` read with `IS_ATHLETE` and `STAFFS_A_TEAM` (two index probes in the same query)."""
+    return users.annotate(
+        **{
+            IS_ATHLETE: Exists(AthleteProfile.objects.filter(user=OuterRef("pk"))),
+            STAFFS_A_TEAM: Exists(
+                Membership.objects.filter(
+                    user=OuterRef("pk"),
+                    is_active=True,
+                    role__in=[role.value for role in STAFF_ROLES],
+                )
+            ),
+        }
+    )
+
+
+def role_fact(user: User, fact: str) -> bool | None:
+    """`IS_ATHLETE` or `STAFFS_A_TEAM` as read with the user; None when it was not."""
+    known = getattr(user, fact, None)
+    return None if known is None else bool(known)
+
+
+def forget_role_facts(user: User) -> None:
+    """For a request that changed the user's own memberships or profile: ask again from now on."""
+    for fact in (IS_ATHLETE, STAFFS_A_TEAM):
+        user.__dict__.pop(fact, None)
+
+
 def athlete_ids_visible_to(
     user: User, *, resource: Resource, action: Action = READ
 ) -> QuerySet[Membership, Any]:
@@ -116,9 +154,12 @@ def athlete_filter(
 ) -> Q:
     """The Q a selector applies to a queryset whose `path` is the athlete: what `user` may see."""
     relations = allowed(resource, action)
+    own = Q(**{path: user.pk})
+    if Relation.SELF in relations and role_fact(user, STAFFS_A_TEAM) is False:
+        return own  # the staff subquery would be empty
     q = Q(**{f"{path}__in": athlete_ids_visible_to(user, resource=resource, action=action)})
     if Relation.SELF in relations:
-        q |= Q(**{path: user.pk})
+        q |= own
     return q
 
 

@@ -10,12 +10,14 @@
 
 from __future__ import annotations
 
+import functools
+import uuid
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
@@ -27,7 +29,9 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from accounts.access import with_role_facts
 from accounts.models import User
+from backend.db import prepared_cursor
 
 GENERATION_CLAIM = "gen"
 AUTH_TIME_CLAIM = "auth_time"
@@ -132,16 +136,55 @@ class JWTAuthentication(BaseJWTAuthentication):
         return result
 
     def get_user(self, validated_token: Token) -> Any:
+        """simplejwt's checks (an id, a user, an active one), on the user read with the facts
+        the access rules ask on most requests (`accounts.access.with_role_facts`)."""
         try:
-            user = super().get_user(validated_token)
-        except (DjangoValidationError, ValueError, TypeError) as exc:  # a user id that is no id
+            user = _user_with_role_facts(validated_token[api_settings.USER_ID_CLAIM])
+        except (KeyError, DjangoValidationError, ValueError, TypeError) as exc:  # no id
             raise InvalidToken("Token contained no recognizable user identification") from exc
-        if (
-            not isinstance(user, User)
-            or validated_token.get(GENERATION_CLAIM) != user.token_generation
-        ):
+        if user is None:
+            raise AuthenticationFailed("User not found", code="user_not_found")
+        if not user.is_active:
+            raise AuthenticationFailed("User is inactive", code="user_inactive")
+        if validated_token.get(GENERATION_CLAIM) != user.token_generation:
             raise InvalidToken("Token was revoked by a password change")
         return user
+
+
+_SENTINEL = uuid.UUID("5e471e10-0000-4000-8000-000000000000")  # an id no token names
+
+
+@functools.cache
+def _user_statement(alias: str) -> tuple[str, tuple[Any, ...], int, list[str], list[str]]:
+    """The SQL of the user query with its role facts, as the ORM writes it, compiled once: its
+    parameters, where the user id goes, the user's columns and the facts, in their order."""
+    queryset = with_role_facts(User.objects.using(alias).filter(pk=_SENTINEL))
+    sql, params = queryset.query.get_compiler(using=alias).as_sql()
+    at = list(params).index(User._meta.pk.get_db_prep_value(_SENTINEL, connections[alias]))
+    fields = [field.attname for field in User._meta.concrete_fields]
+    return sql, tuple(params), at, fields, list(queryset.query.annotation_select)
+
+
+def _user_with_role_facts(user_id: Any) -> User | None:
+    """The token's user with `accounts.access.with_role_facts`, or None. Every request asks this
+    first; on PostgreSQL it is the ORM's SQL compiled once and run prepared (the ORM spends about
+    1 ms building the query with its two subqueries, ten times what the database takes)."""
+    alias = router.db_for_read(User)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return with_role_facts(User.objects.using(alias)).filter(pk=user_id).first()
+    sql, params, at, fields, facts = _user_statement(alias)
+    values = list(params)
+    values[at] = User._meta.pk.get_db_prep_value(User._meta.pk.to_python(user_id), connection)
+    with prepared_cursor(alias) as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user = User.from_db(alias, fields, row[: len(fields)])
+    for name, value in zip(facts, row[len(fields) :], strict=True):
+        setattr(user, name, value)
+    return user
 
 
 def revoke_refresh_tokens(user: User) -> int:

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework import exceptions
 
-from accounts.access import Access, Action, Resource
+from accounts.access import Access, Action, Resource, forget_role_facts
 from accounts.auth import revoke_refresh_tokens
 from accounts.models import AthleteProfile, Invitation, Membership, Role, User
 from accounts.selectors import athlete_profile_of
@@ -111,6 +111,7 @@ def _join(invitation: Invitation, user: User) -> Membership:
     invitation.used_at = timezone.now()
     invitation.used_by = user
     invitation.save(update_fields=["used_at", "used_by"])
+    forget_role_facts(user)
     return membership
 
 

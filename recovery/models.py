@@ -119,7 +119,10 @@ class TrainingSession(SyncedRecord):
     class Meta:
         ordering = ["-date", "-created_at"]
         indexes = [
-            models.Index(fields=["athlete", "date"]),
+            # One athlete's sessions in the list's order (their own list, the metrics' days).
+            models.Index(
+                fields=["athlete", "date", "created_at", "id"], name="training_athlete_order"
+            ),
             # The recommendation's "last match" (recovery.selectors.recommendation.signals_for).
             models.Index(
                 fields=["athlete", "started_at"],
@@ -160,7 +163,7 @@ class SorenessReport(SyncedRecord):
         ordering = ["-reported_at"]
         indexes = [
             models.Index(fields=["athlete", "date"]),
-            models.Index(fields=["athlete", "reported_at"]),
+            models.Index(fields=["athlete", "reported_at", "id"], name="soreness_athlete_order"),
             # The list's keyset order (-reported_at, -id): see training_list_order.
             models.Index(fields=["reported_at", "id"], name="soreness_list_order"),
         ]
@@ -274,7 +277,7 @@ class MassageSession(SyncedRecord):
     class Meta:
         ordering = ["-scheduled_at"]
         indexes = [
-            models.Index(fields=["athlete", "scheduled_at"]),
+            models.Index(fields=["athlete", "scheduled_at", "id"], name="massage_athlete_order"),
             models.Index(fields=["therapist", "status", "scheduled_at"]),
             # The list's keyset order (-scheduled_at, -id): see training_list_order.
             models.Index(fields=["scheduled_at", "id"], name="massage_list_order"),

@@ -40,7 +40,7 @@ from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from rest_framework import exceptions
 
-from accounts.access import Access, Action, Relation, Resource, allowed
+from accounts.access import IS_ATHLETE, Access, Action, Relation, Resource, allowed, role_fact
 from accounts.models import AthleteProfile
 from backend.api.concurrency import NO_PRECONDITION, IdConflict, IfMatch, PreconditionFailed
 from backend.db import prepared_cursor
@@ -91,13 +91,16 @@ def _self_may_write(access: Access, resource: Resource) -> bool:
 
 
 def _is_athlete(access: Access) -> bool:
-    """Whether the actor has an athlete profile: asked once per request (the answer is kept with
-    the request's Access, like the relations it loads)."""
-    known: bool | None = access.__dict__.get(_IS_ATHLETE)
+    """Whether the actor has an athlete profile: read with the user when they came from the JWT
+    (`accounts.access.with_role_facts`), else asked once per request (the answer is kept with the
+    request's Access, like the relations it loads)."""
+    known = access.__dict__.get(_IS_ATHLETE)
+    if known is None:
+        known = role_fact(access.user, IS_ATHLETE)
     if known is None:
         known = _has_athlete_profile(access.user.pk)
-        access.__dict__[_IS_ATHLETE] = known
-    return known
+    access.__dict__[_IS_ATHLETE] = known
+    return bool(known)
 
 
 def _has_athlete_profile(user_id: uuid.UUID) -> bool:

@@ -126,6 +126,17 @@ def test_token_of_deleted_user_is_401_for_access_and_refresh(api_client):
     assert response.status_code == 401
 
 
+def test_deactivated_user_access_token_is_401(api_client):
+    user = UserFactory()
+    access = issue_tokens(user)["access"]
+    assert bearer(api_client, access).get(ME).status_code == 200
+    user.is_active = False
+    user.save()
+    response = bearer(api_client, access).get(ME)
+    assert response.status_code == 401
+    assert response.json()["code"] == "user_inactive"
+
+
 def test_deactivated_user_cannot_refresh(api_client):
     user = UserFactory()
     tokens = issue_tokens(user)

@@ -105,19 +105,19 @@ def test_a_post_with_a_key_is_one_transaction_of_a_fixed_list_of_statements(comm
     assert len(commits) == 1  # the claim, the report and the stored answer commit together
     selects = tables(captured, "SELECT")
     inserts = tables(captured, "INSERT") + tables(captured, "WITH")  # the change log's WITH
-    # One user query (authentication is shared with the Idempotency-Key middleware) and one
-    # access check (an athlete's own report needs no staff relations); no catalogue, and no
-    # re-read of the report or its entries for the answer.
-    assert selects == ["accounts_user", "accounts_athleteprofile"]
+    # One user query (authentication is shared with the Idempotency-Key middleware), which also
+    # says the caller is an athlete (an athlete's own report needs no staff relations); no
+    # catalogue, and no re-read of the report or its entries for the answer.
+    assert selects == ["accounts_user"]
     assert inserts[0] == "recovery_idempotencyrecord"  # the claim comes first
     assert {"recovery_sorenessreport", "recovery_sorenessentry", "recovery_syncchange"} <= set(
         inserts
     )
     assert tables(captured, "UPDATE")[-1] == "recovery_idempotencyrecord"  # the answer, last
-    # user, BEGIN, claim, profile, report, change log with the athletes' stored state, entries,
+    # user, BEGIN, claim, report, change log with the athletes' stored state, entries,
     # answer, COMMIT; on SQLite a SAVEPOINT and RELEASE around the report (PostgreSQL: ON
     # CONFLICT DO NOTHING) and the state on its own (tests/recovery/perf/test_write_statements.py).
-    assert len(captured) <= 12, [q["sql"][:80] for q in captured.captured_queries]
+    assert len(captured) <= 11, [q["sql"][:80] for q in captured.captured_queries]
     stored = IdempotencyRecord.objects.get(key="counted")
     assert stored.state == IdempotencyRecord.State.DONE
     assert bytes(stored.response_body) == response.content

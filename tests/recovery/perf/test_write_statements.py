@@ -72,8 +72,11 @@ def test_a_report_post_with_a_key_runs_this_list_of_statements():
     with CaptureQueriesContext(connection) as captured:
         assert post(client, REPORTS, report_body()).status_code == 201
     statements = [statement(query["sql"]) for query in captured.captured_queries]
-    authenticate = [("SELECT", "accounts_user"), ("BEGIN",)]
-    claim = [("INSERT", "recovery_idempotencyrecord"), ("SELECT", "accounts_athleteprofile")]
+    # The user is read with whether they are an athlete and whether they staff a team
+    # (accounts.access.with_role_facts): the athlete's own report asks nothing more.
+    user = ("SELECT", "accounts_user", "accounts_athleteprofile", "accounts_membership")
+    authenticate = [user, ("BEGIN",)]
+    claim = [("INSERT", "recovery_idempotencyrecord")]
     answer = [("UPDATE", "recovery_idempotencyrecord"), ("COMMIT",)]
     if connection.vendor == "postgresql":
         # No savepoint; the change-log rows and the state bump in one statement.
