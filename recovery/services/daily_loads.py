@@ -47,6 +47,7 @@ from recovery.domain.metrics import (
 )
 from recovery.models import AthleteDailyLoad, TrainingSession
 from recovery.serializers.metrics import day_json
+from recovery.sync.log import invalidate_states
 
 BATCH_ATHLETES: Final = 200
 """Athletes per round of the bulk refresh: bounds the rows held in memory (about 365 each)."""
@@ -275,6 +276,9 @@ def _refresh_by_comparison(ids: Sequence[uuid.UUID], using: str) -> None:
     if stale:
         AthleteDailyLoad.objects.using(using).filter(stale).delete()
     _insert(rows, using)
+    # The repaired athletes' stored views (dashboard row, recommendation) were computed from the
+    # wrong loads: no session changed, so no change-log write bumps them.
+    invalidate_states(rewrite, using=using)
 
 
 def _dense(sums: Sequence[tuple[date, int]]) -> list[tuple[date, int]]:

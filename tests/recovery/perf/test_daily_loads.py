@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from recovery.models import AthleteDailyLoad, TrainingSession
+from recovery.models import AthleteDailyLoad, AthleteRecoveryState, TrainingSession
 from recovery.selectors.load import (
     athlete_metrics_days,
     athlete_metrics_rows,
@@ -59,6 +59,16 @@ def assert_table_matches_sessions(athlete) -> None:
         assert stored == [stored[0] + timedelta(days=i) for i in range(len(stored))]
         assert stored[-1] >= max(series.loads_by_day)
     assert_stored_metrics_are_the_computed_ones(athlete, days[0], days[-1])
+
+
+def state_versions(*athletes) -> list[int]:
+    """Each athlete's stored-state version (0: no row yet)."""
+    stored = dict(
+        AthleteRecoveryState.objects.filter(pk__in=[a.pk for a in athletes]).values_list(
+            "pk", "version"
+        )
+    )
+    return [stored.get(a.pk, 0) for a in athletes]
 
 
 def assert_stored_metrics_are_the_computed_ones(athlete, start: date, end: date) -> None:
@@ -180,10 +190,13 @@ def test_refresh_without_a_day_repairs_what_a_writer_left_behind(django_assert_n
         load_au=999
     )  # an update through a queryset: no signal
     AthleteDailyLoad.objects.filter(athlete=athlete, day__gte=D0 + timedelta(days=32)).delete()
-    with django_assert_num_queries(5):  # lock, sums, stored loads, delete, insert
+    versions = state_versions(athlete, untouched)
+    with django_assert_num_queries(6):  # lock, sums, stored loads, delete, insert, state bump
         refresh_daily_loads(athlete_ids=[athlete.pk, untouched.pk])
     assert_table_matches_sessions(athlete)
     assert_table_matches_sessions(untouched)
+    # The repaired athlete's stored views are stale now; the other's are not.
+    assert state_versions(athlete, untouched) == [versions[0] + 1, versions[1]]
     with django_assert_num_queries(3):  # nothing differs: nothing written
         refresh_daily_loads(athlete_ids=[athlete.pk, untouched.pk])
 
