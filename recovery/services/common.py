@@ -18,6 +18,7 @@ If-Match that is a 412; without, the change is computed again on the row as it i
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
@@ -348,6 +349,41 @@ _AS_IS_ON_POSTGRESQL: tuple[type[Field[Any, Any]], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class _Column:
+    field: Field[Any, Any]
+    attname: str
+    is_pk: bool
+    stamped: bool  # auto_now / auto_now_add: the batch's time
+    prepared: bool  # values go through get_db_prep_save (not one of _AS_IS_ON_POSTGRESQL)
+    db_type: str  # without its parameters (varchar, not varchar(8)), as Django does for UNNEST
+
+
+@functools.cache
+def _insert_shape(model: type[Model], using: str) -> tuple[str, tuple[_Column, ...], str]:
+    """What `insert_new` needs of a model, worked out once per process: `INSERT INTO t (...)`,
+    the columns in that order, and the quoted primary key."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    fields = model._meta.local_concrete_fields
+    columns = []
+    for field in fields:
+        target = field.target_field if field.is_relation else field  # type: ignore[attr-defined]
+        columns.append(
+            _Column(
+                field=field,
+                attname=field.attname,
+                is_pk=field is model._meta.pk,
+                stamped=getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False),
+                prepared=not isinstance(target, _AS_IS_ON_POSTGRESQL),
+                db_type=str(field.db_type(connection)).split("(")[0],
+            )
+        )
+    names = ", ".join(quote(str(field.column)) for field in fields)
+    insert_into = f"INSERT INTO {quote(model._meta.db_table)} ({names})"
+    return insert_into, tuple(columns), quote(str(model._meta.pk.column))
+
+
 def insert_new(
     model: type[Model], objs: Sequence[ModelT], *, skip_existing: bool = False
 ) -> list[ModelT]:
@@ -380,33 +416,28 @@ def insert_new(
         manager.bulk_create(new)
         return new
     now = timezone.now()
-    quote = connection.ops.quote_name
-    pk = model._meta.pk
+    insert_into, columns, key = _insert_shape(model, using)
     selected: list[str] = []  # per column: a value sent once, or the column of the arrays
     once: list[Any] = []
     arrays: list[Any] = []
     array_types: list[str] = []
-    for field in model._meta.local_concrete_fields:
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+    for column in columns:
+        if column.stamped:
             for obj in objs:
-                setattr(obj, field.attname, now)
-        values = [getattr(obj, field.attname) for obj in objs]
-        target = field.target_field if field.is_relation else field  # type: ignore[attr-defined]
-        if not isinstance(target, _AS_IS_ON_POSTGRESQL):
-            values = [field.get_db_prep_save(value, connection) for value in values]
-        # Types without their parameters (varchar, not varchar(8)), as Django does for UNNEST.
-        db_type = str(field.db_type(connection)).split("(")[0]
-        if field is not pk and all(value == values[0] for value in values):
-            selected.append(f"%s::{db_type}")
+                setattr(obj, column.attname, now)
+        values = [getattr(obj, column.attname) for obj in objs]
+        if column.prepared:
+            values = [column.field.get_db_prep_save(value, connection) for value in values]
+        if not column.is_pk and all(value == values[0] for value in values):
+            selected.append(f"%s::{column.db_type}")
             once.append(values[0])
         else:
             selected.append(f"rows.c{len(arrays)}")
             arrays.append(values)
-            array_types.append(f"%s::{db_type}[]")
-    columns = ", ".join(quote(str(field.column)) for field in model._meta.local_concrete_fields)
+            array_types.append(f"%s::{column.db_type}[]")
     aliases = ", ".join(f"c{index}" for index in range(len(arrays)))
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {', '.join(selected)} "
+        f"{insert_into} SELECT {', '.join(selected)} "
         f"FROM UNNEST({', '.join(array_types)}) AS rows({aliases})"
     )
     with prepared_cursor(using) as cursor:
@@ -414,9 +445,9 @@ def insert_new(
             cursor.execute(sql, [*once, *arrays])
             new = list(objs)
         else:
-            key = quote(str(pk.column))
             conflict = f" ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
             cursor.execute(sql + conflict, [*once, *arrays])
+            pk = model._meta.pk
             inserted = {pk.to_python(row[0]) for row in cursor.fetchall()}
             new = [obj for obj in objs if pk.to_python(obj.pk) in inserted]
     for obj in new:
