@@ -158,7 +158,7 @@ _SENTINEL = uuid.UUID("5e471e10-0000-4000-8000-000000000000")  # an id no token 
 def _user_statement(alias: str) -> tuple[str, tuple[Any, ...], int, list[str], list[str]]:
     """The SQL of the user query with its role facts, as the ORM writes it, compiled once: its
     parameters, where the user id goes, the user's columns and the facts, in their order."""
-    queryset = with_role_facts(User.objects.using(alias).filter(pk=_SENTINEL))
+    queryset = with_role_facts(User.objects.using(alias).filter(pk=_SENTINEL)).order_by()
     sql, params = queryset.query.get_compiler(using=alias).as_sql()
     at = list(params).index(User._meta.pk.get_db_prep_value(_SENTINEL, connections[alias]))
     fields = [field.attname for field in User._meta.concrete_fields]
