@@ -7,7 +7,7 @@ tests' query assertions, its errors wrapped as Django's) around psycopg's server
 which psycopg prepares once a statement has run `prepare_threshold` times on the connection
 (settings: `DB_PREPARE_THRESHOLD`, off when empty), and runs prepared after that.
 
-Only SQL built for it goes through it: the compiled querysets (`recovery.selectors.compiled`)
+Only SQL built for it goes through it: the compiled querysets (`backend.compiled`)
 and the raw statements of the hot paths. Every other query keeps client-side binding, which any
 ORM queryset is safe with. Prepared statements live in the database session: behind a
 transaction-mode pooler (PgBouncer before 1.21, or without `max_prepared_statements`) set

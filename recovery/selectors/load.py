@@ -34,6 +34,13 @@ from rest_framework.exceptions import NotFound
 
 from accounts.access import Resource, athlete_filter
 from accounts.models import Membership, Role, User
+from backend.compiled import (
+    CompiledQuery,
+    Placeholders,
+    adapt,
+    compile_query,
+    compiled_sql,
+)
 from backend.db import prepared_cursor
 from recovery.domain.metrics import (
     CHRONIC_DAYS,
@@ -48,13 +55,6 @@ from recovery.domain.metrics import (
     roll_state,
 )
 from recovery.models import AthleteDailyLoad, TrainingSession
-from recovery.selectors.compiled import (
-    CompiledQuery,
-    Placeholders,
-    adapt,
-    compile_query,
-    compiled_sql,
-)
 from recovery.serializers.metrics import day_json
 
 DEFAULT_TIME_ZONE = "UTC"
@@ -347,7 +347,7 @@ def _visible_time_zone(p: Placeholders, resource: Resource) -> QuerySet[User, tu
 @cache
 def _athlete_time_zone_sql(vendor: str, resource: Resource) -> CompiledQuery:
     """`_visible_time_zone`, compiled once per database vendor and resource
-    (`recovery.selectors.compiled`): building and compiling it with the ORM took longer than
+    (`backend.compiled`): building and compiling it with the ORM took longer than
     running it (about 2 ms against 0.4 ms)."""
     p = Placeholders()
     return compile_query(*compiled_sql(_visible_time_zone(p, resource)), p)

@@ -45,6 +45,7 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Coalesce, Concat, Rank
 
 from accounts.models import AthleteProfile, Membership, Role, User
+from backend.compiled import CompiledQuery, Placeholders, compile_query, compiled_sql
 from recovery.domain.recommendation import (
     DOMS_ZERO_WEIGHT_H,
     POST_MATCH_TO_H,
@@ -66,7 +67,6 @@ from recovery.models import (
     TrainingSession,
     TreatedArea,
 )
-from recovery.selectors.compiled import CompiledQuery, Placeholders, compile_query, compiled_sql
 from recovery.selectors.load import AthleteContext, context_columns, context_from
 
 # Soreness older than the DOMS time course (7 days) weighs nothing in the score.
@@ -245,7 +245,7 @@ def signals_for(
     entries reported before the latest instant and not resolved before the earliest; with
     `catalogue`, the muscle groups and the demand of every sport the athletes may follow (their
     own, their teams'); with `contexts`, each athlete's `AthleteContext`; and the `horizons`'
-    reads. Compiled once per shape and process (`recovery.selectors.compiled`)."""
+    reads. Compiled once per shape and process (`backend.compiled`)."""
     shape = _Shape(
         flags=flags_between is not None,
         catalogue=catalogue,

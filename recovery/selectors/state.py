@@ -48,6 +48,13 @@ from rest_framework.exceptions import NotFound
 from accounts.access import Resource, athlete_filter
 from accounts.models import User
 from backend.api.renderers import OPTIONS, default
+from backend.compiled import (
+    CompiledQuery,
+    Placeholders,
+    adapt,
+    compile_query,
+    compiled_sql,
+)
 from recovery.domain.recommendation import (
     ACUTE_INJURY_WINDOW_H,
     DOMS_FULL_WEIGHT_H,
@@ -59,13 +66,6 @@ from recovery.domain.recommendation import (
     recommend,
 )
 from recovery.models import AthleteRecoveryState
-from recovery.selectors.compiled import (
-    CompiledQuery,
-    Placeholders,
-    adapt,
-    compile_query,
-    compiled_sql,
-)
 from recovery.selectors.load import zone_of
 from recovery.selectors.recommendation import (
     MATCH_TIME_WHEN_UNKNOWN,

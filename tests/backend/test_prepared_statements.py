@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from backend.compiled import Placeholders, compile_query, compiled_sql
 from backend.db import prepared_cursor
-from recovery.selectors.compiled import Placeholders, compile_query, compiled_sql
 from tests.factories import UserFactory
 
 ON_POSTGRESQL = connection.vendor == "postgresql"

@@ -14,9 +14,9 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 
 from accounts.access import Relation, team_ids_of
 from accounts.models import Membership, Role, User
+from backend.compiled import CompiledQuery, Placeholders, compile_query, compiled_sql
 from recovery.models import MassageSession, MassageStatus
 from recovery.selectors import state
-from recovery.selectors.compiled import CompiledQuery, Placeholders, compile_query, compiled_sql
 from recovery.selectors.dashboard.athletes import Target, athlete_views
 from recovery.selectors.dashboard.shapes import (
     TherapistQueueItem,

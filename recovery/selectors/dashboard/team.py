@@ -24,10 +24,10 @@ from rest_framework.exceptions import NotFound, ValidationError
 from accounts.access import Action, Resource, allowed
 from accounts.models import Membership, Role, Team, User
 from backend.api.renderers import JSONText
+from backend.compiled import CompiledQuery, Placeholders, compile_query, compiled_sql
 from recovery.domain.metrics import RiskBand
 from recovery.models import SorenessEntry
 from recovery.selectors import state
-from recovery.selectors.compiled import CompiledQuery, Placeholders, compile_query, compiled_sql
 from recovery.selectors.dashboard.athletes import Target, ViewText, athlete_views, day_end
 from recovery.selectors.dashboard.shapes import (
     DECIMALS,

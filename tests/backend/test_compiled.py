@@ -1,4 +1,4 @@
-"""Querysets compiled once and run with new values (recovery.selectors.compiled): the same rows
+"""Querysets compiled once and run with new values (backend.compiled): the same rows
 as the queryset built with those values, lists of any length, values converted as the ORM
 converts them, and a placeholder that is not a parameter refused at compile time."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Membership, Role
-from recovery.selectors.compiled import Placeholders, compile_query, compiled_sql
+from backend.compiled import Placeholders, compile_query, compiled_sql
 from tests.factories import MembershipFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 Building a queryset and compiling it to SQL costs Django more than PostgreSQL takes to run the
 hot reads of the team views and the recommendation (docs/performance.md: 0.3-1.5 ms a query,
-15 ms for the signals UNION). These reads are built once per process and shape with sentinel
+15 ms for the signals UNION), and the JWT user query with its role facts (`accounts.auth`). These reads are built once per process and shape with sentinel
 values (`Placeholders`) where the request's values go; the SQL is kept, and each run puts the
 real values in the sentinels' places. A list placeholder (`uuids`) is one sentinel in an
 `IN (...)` that a run expands to as many parameters as it has values.
