@@ -38,7 +38,7 @@ PROFILES: Final[dict[str, dict[str, Any]]] = {
         # 7,000 of them not the floor), against fresh workers after as many floor requests.
         "memory_requests": 10_000,
         "memory_not_floor": 0,
-        "deadline_s": 15 * 60,
+        "deadline_s": 16 * 60,
     },
     # The full run: the organisation dataset (its load takes 3-5 minutes), more and longer runs;
     # 27 minutes here (2026-11-25, two shared cores, 3.5 of them loading).

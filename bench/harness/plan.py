@@ -54,6 +54,18 @@ def plan(
         ],
     }
     endpoints = [
+        # The write floor: what any durable, idempotent POST costs before its own work (the
+        # floor's POST commits only its Idempotency-Key's row; backend/api/floor.py).
+        Endpoint(
+            "write_floor",
+            "write floor: floor POST with an Idempotency-Key (one row committed)",
+            "POST",
+            floor.path,
+            writer_token,
+            "post_json.lua",
+            {"BODY": "{}"},
+            body={},
+        ),
         Endpoint(
             "soreness_post",
             "soreness report POST (3 entries, Idempotency-Key)",

@@ -8,7 +8,9 @@ import pytest
 from django.urls import clear_url_caches
 
 import backend.urls
+from recovery.models import IdempotencyRecord
 from tests.factories import UserFactory
+from tests.factories.api import athlete_client
 
 
 @pytest.fixture
@@ -34,3 +36,26 @@ def test_floor_answers_authenticated_users_only(client_for):
     response = client_for(UserFactory()).get("/api/v1/bench/floor/")
     assert response.status_code == 200
     assert response.json() == {"ok": True}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("floor_enabled")
+def test_the_write_floor_commits_its_idempotency_key_and_replays_it():
+    """POST writes nothing itself: the one row is the key's, with the answer stored for a repeat."""
+    user, client = athlete_client()  # a real JWT, as the benchmark sends
+
+    def post():
+        return client.post("/api/v1/bench/floor/", {}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+
+    first = post()
+    assert (first.status_code, first.json()) == (200, {"ok": True})
+    assert "Idempotent-Replayed" not in first
+    (stored,) = IdempotencyRecord.objects.filter(user=user)
+    assert (stored.key, stored.state, stored.response_status) == ("k-1", "done", 200)
+    repeat = post()
+    assert (repeat.status_code, repeat.json(), repeat["Idempotent-Replayed"]) == (
+        200,
+        {"ok": True},
+        "true",
+    )
+    assert IdempotencyRecord.objects.filter(user=user).count() == 1
