@@ -2,9 +2,10 @@
 
 Building a queryset and compiling it to SQL costs Django more than PostgreSQL takes to run the
 hot reads of the team views and the recommendation (docs/performance.md: 0.3-1.5 ms a query,
-15 ms for the signals UNION), and the JWT user query with its role facts (`accounts.auth`). These reads are built once per process and shape with sentinel
-values (`Placeholders`) where the request's values go; the SQL is kept, and each run puts the
-real values in the sentinels' places. A list placeholder (`uuids`) is one sentinel in an
+15 ms for the signals UNION), and the JWT user query with its role facts (`accounts.auth`).
+These reads are built once per process and shape with sentinel values (`Placeholders`) where the
+request's values go; the SQL is kept, and each run puts the real values in the sentinels'
+places. A list placeholder (`uuids`) is one sentinel in an
 `IN (...)` that a run expands to as many parameters as it has values.
 
 Only parameters are replaced, never SQL text: the queryset is the ORM's, so lookups, joins and
